@@ -1,0 +1,52 @@
+"""2-D convolution (cross-correlation, as in every deep learning library), NCHW layout.
+
+    y[n, o, i, j] = b[o] + sum_{c, p, q} x[n, c, i*sh + p - ph, j*sw + q - pw] * w[o, c, p, q]
+
+Backward, by the chain rule on that sum:
+    dx[n, c, h, w] = sum over every (o, i, j, p, q) that read x[n, c, h, w] of gy[n, o, i, j] * w[o, c, p, q]
+    dw[o, c, p, q] = sum_{n, i, j} gy[n, o, i, j] * x[n, c, i*sh + p - ph, j*sw + q - pw]
+    db[o]          = sum_{n, i, j} gy[n, o, i, j]
+The three loops are kernels (``conv2d_forward``, ``conv2d_backward_input``,
+``conv2d_backward_weight``) in csrc/conv.c and, for reading, in backends/numpy_ref.py.
+"""
+from __future__ import annotations
+
+from ..autograd import Function
+from .kernel_table import kernels_for
+
+
+def pair(value, name: str, op: str) -> tuple:
+    """An int or a pair of ints -> a pair of ints (checked)."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        return (value, value)
+    try:
+        a, b = value
+        if all(isinstance(v, int) and not isinstance(v, bool) for v in (a, b)):
+            return (int(a), int(b))
+    except (TypeError, ValueError):
+        pass
+    raise TypeError(f"{op}: {name} must be an int or a pair of ints, got {value!r}")
+
+
+def conv_output_size(size: int, kernel: int, stride: int, padding: int) -> int:
+    return (size + 2 * padding - kernel) // stride + 1
+
+
+class Conv2d(Function):
+    """y = conv2d(x, w) + b.  x: (N, C, H, W), w: (O, C, KH, KW), b: (O,) -> y: (N, O, OH, OW)."""
+
+    def forward(self, x, w, b=None, stride=(1, 1), padding=(0, 0)):
+        self.x, self.w, self.stride, self.padding = x, w, stride, padding
+        return kernels_for(x).conv2d_forward(x, w, b, stride, padding)
+
+    def backward(self, gy):
+        kern = kernels_for(gy)
+        gx = gw = gb = None
+        if self.needs_input_grad[0]:
+            gx = kern.conv2d_backward_input(gy, self.w, self.x.shape, self.stride, self.padding)
+        if self.needs_input_grad[1]:
+            gw = kern.conv2d_backward_weight(gy, self.x, self.w.shape, self.stride, self.padding)
+        if len(self.needs_input_grad) == 3:
+            gb = gy.sum(axis=(0, 2, 3)) if self.needs_input_grad[2] else None
+            return gx, gw, gb
+        return gx, gw

@@ -1,0 +1,1 @@
+"""Utilities: gradient checking, saving and loading, graph drawing."""
