@@ -21,7 +21,9 @@ up the gradients of nodes that are used several times.
 from __future__ import annotations
 
 import functools
+import os
 import threading
+import traceback
 
 import numpy as np
 
@@ -29,6 +31,31 @@ import numpy as np
 # Grad mode: per thread, like PyTorch, so that two threads can train and evaluate independently.
 # ----------------------------------------------------------------------------------------------
 _grad_state = threading.local()
+
+# Anomaly mode (see tinygrad_edu/utils/anomaly.py): check every op's output and gradients for
+# NaN/inf and remember where each op was created. Off by default: it costs a scan per op.
+_anomaly = {"enabled": os.environ.get("TGE_DETECT_ANOMALY", "0") not in ("", "0")}
+
+
+class AnomalyError(RuntimeError):
+    """A NaN or infinity appeared; the message names the op and where it was created."""
+
+
+def _check_finite(array, what: str, ctx) -> None:
+    xp_isfinite = getattr(array, "dtype", None) is not None and array.dtype.kind == "f"
+    if not xp_isfinite:
+        return
+    from .device import array_module
+
+    xp = array_module(array)
+    if not bool(xp.isfinite(array).all()):
+        bad = "NaN" if bool(xp.isnan(array).any()) else "inf"
+        trace = "".join(getattr(ctx, "trace", None) or ["    (no trace recorded)\n"])
+        raise AnomalyError(
+            f"anomaly: {ctx.name} produced {bad} in its {what} (shape {tuple(array.shape)}).\n"
+            f"The op was created here (forward trace):\n{trace}"
+        )
+
 
 # Set by tensor.py once Tensor is defined (tensor.py imports this module, not the reverse).
 _tensor_class = None
@@ -105,6 +132,9 @@ class Function:
         out_data = ctx.forward(*[t.data for t in inputs], **options)
         if isinstance(out_data, np.generic):  # NumPy turns 0-d results into scalars
             out_data = np.asarray(out_data)
+        if _anomaly["enabled"]:
+            ctx.trace = traceback.format_stack()[:-1]
+            _check_finite(out_data, "forward output", ctx)
         requires_grad = False
         if _grad_state_enabled():
             for t in inputs:
@@ -183,6 +213,8 @@ def backward(root, grad_root) -> None:
         for parent, g in zip(ctx.parents, input_grads):
             if g is None or not parent.requires_grad:
                 continue
+            if _anomaly["enabled"]:
+                _check_finite(g, "gradient (backward)", ctx)
             if g.shape != parent.shape:
                 raise RuntimeError(
                     f"{ctx.name}.backward produced a gradient of shape {g.shape} "
