@@ -1,0 +1,70 @@
+/*
+ * conv.c - 2-D convolution (cross-correlation, NCHW, zero padding), float32 and
+ * float64: tge_conv2d_{forward, backward_input, backward_weight}_{f32, f64}.
+ *
+ * All three are im2col + the blocked GEMM of gemm.c, per image:
+ *
+ *   forward          y[n]  (O, OH*OW)      = W (O, C*KH*KW) @ cols(x[n])
+ *   backward_input   cols  (C*KH*KW, OH*OW) = W^T @ gy[n];  gx[n] = col2im(cols)
+ *   backward_weight  gw    (O, C*KH*KW)     = sum_n gy[n] @ cols(x[n])^T
+ *
+ * where cols(x[n]) (C*KH*KW, OH*OW) lists, for every kernel offset (c, i, j), the input
+ * values it meets at each output position.  The plain loop nests they compute are
+ * written above each function in conv_impl.inc, which holds the code for one element
+ * type and is included below twice.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "tge_internal.h"
+
+/* Most partial weight gradients backward_weight keeps (see conv_impl.inc). */
+#define TGE_CONV_CHUNKS 16
+
+/* Check a parameter block and the lengths of the input-shaped, weight-shaped and
+   output-shaped buffers against it. */
+static int tge_conv2d_check(const tge_conv2d_params *p, int64_t x_len, int64_t w_len,
+                            int64_t y_len)
+{
+    int64_t nx, nw, ny, ckk, q, span_h, span_w;
+    if (!p) return TGE_EINVAL;
+    if (p->n < 0 || p->c < 0 || p->h < 0 || p->w < 0 || p->o < 0 || p->oh < 0 ||
+        p->ow < 0 || p->ph < 0 || p->pw < 0)
+        return TGE_EINVAL;
+    if (p->kh < 1 || p->kw < 1 || p->sh < 1 || p->sw < 1) return TGE_EINVAL;
+    /* the padded extent h + 2*ph must not overflow, and must hold one window */
+    if (p->ph > (INT64_MAX - p->h) / 2 || p->pw > (INT64_MAX - p->w) / 2)
+        return TGE_EOVERFLOW;
+    span_h = p->h + 2 * p->ph - p->kh;
+    span_w = p->w + 2 * p->pw - p->kw;
+    if (span_h < 0 || span_w < 0) return TGE_EINVAL;
+    if (p->oh != span_h / p->sh + 1 || p->ow != span_w / p->sw + 1) return TGE_ESIZE;
+    if (!tge_mul4(p->n, p->c, p->h, p->w, &nx) || !tge_mul4(p->o, p->c, p->kh, p->kw, &nw) ||
+        !tge_mul4(p->n, p->o, p->oh, p->ow, &ny) || !tge_mul4(p->c, p->kh, p->kw, 1, &ckk) ||
+        !tge_mul2(p->oh, p->ow, &q) || !tge_mul2(ckk, q, &q))
+        return TGE_EOVERFLOW;
+    if (x_len != nx || w_len != nw || y_len != ny) return TGE_ESIZE;
+    return TGE_OK;
+}
+
+/* Multiply-adds of one pass (N*O*OH*OW*C*KH*KW), saturating: the threading measure. */
+static int64_t tge_conv2d_work(const tge_conv2d_params *p)
+{
+    int64_t a, b, w;
+    if (!tge_mul4(p->n, p->o, p->oh, p->ow, &a) || !tge_mul4(p->c, p->kh, p->kw, 1, &b) ||
+        !tge_mul2(a, b, &w))
+        return INT64_MAX;
+    return w;
+}
+
+#define T float
+#define SFX(name) name##_f32
+#include "conv_impl.inc"
+#undef T
+#undef SFX
+
+#define T double
+#define SFX(name) name##_f64
+#include "conv_impl.inc"
+#undef T
+#undef SFX

@@ -1,0 +1,86 @@
+/*
+ * tge_internal.h - helpers shared by the kernel files; not part of the Python interface
+ * (cffi never sees this header).
+ */
+#ifndef TGE_INTERNAL_H
+#define TGE_INTERNAL_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+
+#include "tge.h"
+
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+
+/* ---- size arithmetic that refuses instead of overflowing ---- */
+
+/* *out = a * b for a, b >= 0; returns 0 (and leaves *out alone) on overflow or on a
+   negative factor, 1 otherwise. */
+static inline int tge_mul2(int64_t a, int64_t b, int64_t *out)
+{
+    if (a < 0 || b < 0) return 0;
+    if (a != 0 && b > INT64_MAX / a) return 0;
+    *out = a * b;
+    return 1;
+}
+
+/* *out = a * b * c * d with the same rules. */
+static inline int tge_mul4(int64_t a, int64_t b, int64_t c, int64_t d, int64_t *out)
+{
+    int64_t ab, abc;
+    return tge_mul2(a, b, &ab) && tge_mul2(ab, c, &abc) && tge_mul2(abc, d, out);
+}
+
+static inline int64_t tge_min64(int64_t a, int64_t b) { return a < b ? a : b; }
+static inline int64_t tge_max64(int64_t a, int64_t b) { return a > b ? a : b; }
+
+/* ---- scratch memory: 64-byte aligned (one cache line, one AVX-512 register) ---- */
+
+static inline void *tge_alloc(int64_t count, size_t elem_size)
+{
+    int64_t bytes;
+    if (count < 1) count = 1;
+    if (!tge_mul2(count, (int64_t)elem_size, &bytes)) return NULL;
+    if ((uint64_t)bytes > (uint64_t)SIZE_MAX - 64) return NULL;
+    /* aligned_alloc wants a size that is a multiple of the alignment */
+    bytes = (bytes + 63) & ~(int64_t)63;
+    return aligned_alloc(64, (size_t)bytes);
+}
+
+/* ---- threads (threads.c) ---- */
+
+/* The number of threads a kernel should use for `work` multiply-adds (or element
+   visits): the configured count, lowered so that each thread gets at least
+   TGE_MIN_WORK_PER_THREAD of it, and never more than `max_parts` (the number of
+   independent pieces the kernel can hand out).  1 for small problems. */
+#define TGE_MIN_WORK_PER_THREAD ((int64_t)1 << 17)
+int tge_threads_for(int64_t work, int64_t max_parts);
+
+/* ---- the matrix product on strided row-major matrices (gemm.c) ----
+   C = op(A) @ op(B) (accumulate == 0) or C += op(A) @ op(B) (accumulate == 1);
+   op(A) is m x k, stored with leading dimension lda ((m, lda) or, transposed,
+   (k, lda)); likewise B and C.  Sizes are trusted (the exported entry points check
+   them).  *_serial runs on the calling thread; *_parallel (what the kernels call)
+   computes a thin C through its transpose and splits the rows (or the columns) of C
+   over `nthreads` OpenMP threads.  Return TGE_OK or TGE_ENOMEM. */
+int tge_gemm_serial_f32(int64_t m, int64_t n, int64_t k,
+                        const float *a, int64_t lda, int trans_a,
+                        const float *b, int64_t ldb, int trans_b,
+                        float *c, int64_t ldc, int accumulate);
+int tge_gemm_serial_f64(int64_t m, int64_t n, int64_t k,
+                        const double *a, int64_t lda, int trans_a,
+                        const double *b, int64_t ldb, int trans_b,
+                        double *c, int64_t ldc, int accumulate);
+int tge_gemm_parallel_f32(int64_t m, int64_t n, int64_t k,
+                          const float *a, int64_t lda, int trans_a,
+                          const float *b, int64_t ldb, int trans_b,
+                          float *c, int64_t ldc, int accumulate, int nthreads);
+int tge_gemm_parallel_f64(int64_t m, int64_t n, int64_t k,
+                          const double *a, int64_t lda, int trans_a,
+                          const double *b, int64_t ldb, int trans_b,
+                          double *c, int64_t ldc, int accumulate, int nthreads);
+
+#endif /* TGE_INTERNAL_H */

@@ -1,0 +1,156 @@
+"""Build the C kernels in ``csrc/`` into the extension ``tinygrad_edu.backends._tge_c``.
+
+The module is made by cffi in API mode: cffi reads the declarations from ``csrc/tge.h``
+(between its ``cdef-begin`` / ``cdef-end`` marker comments, preprocessor lines dropped),
+writes a small C wrapper that includes that header, and compiles it together with the
+kernel sources (``threads.c gemm.c conv.c pool.c``) into one shared library.
+
+Two ways in:
+
+* ``pip install .`` / ``pip install -e .``: ``setup.py`` names :data:`ffibuilder` in
+  ``cffi_modules``, so setuptools compiles the module with the package (an editable
+  install copies it into ``tinygrad_edu/backends/`` of the checkout).
+* The rebuild command after editing anything in ``csrc/``, run from anywhere::
+
+      python -m tinygrad_edu.backends._build      # or: python tinygrad_edu/backends/_build.py
+
+  It compiles in a temporary folder and then moves the new library over the old one in
+  ``tinygrad_edu/backends/`` (an atomic rename, safe even while another process has the
+  old one loaded).  It needs only cffi, setuptools and a C compiler, so it works when the
+  compiled module is missing or broken.
+
+Compiler flags: ``-O3 -std=gnu11 -fopenmp`` and nothing machine-specific; the AVX2 and
+AVX-512 GEMM kernels are chosen at run time (see ``csrc/gemm.c``).  Environment knobs:
+``TGE_OPENMP=0`` builds without OpenMP (on macOS it is off unless ``TGE_OPENMP=1``), and
+``TGE_CFLAGS`` appends flags (e.g. ``TGE_CFLAGS=-march=native`` for a local build).
+"""
+import os
+import shlex
+import shutil
+import sys
+import tempfile
+
+from cffi import FFI
+
+MODULE_NAME = "tinygrad_edu.backends._tge_c"
+
+_BACKENDS_DIR = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(os.path.dirname(_BACKENDS_DIR))
+CSRC = os.path.join(ROOT, "csrc")
+HEADER = os.path.join(CSRC, "tge.h")
+SOURCES = ("threads.c", "gemm.c", "conv.c", "pool.c")
+DEPENDS = ("tge.h", "tge_internal.h", "gemm_impl.inc", "gemm_ukernel.inc",
+           "conv_impl.inc", "pool_impl.inc")
+
+_CDEF_BEGIN = "cdef-begin"
+_CDEF_END = "cdef-end"
+
+
+def read_cdef(header: str = HEADER) -> str:
+    """The declarations cffi needs: the header's lines between the marker comments,
+    without preprocessor lines (cffi's cdef is not a preprocessor)."""
+    with open(header, encoding="utf-8") as f:
+        lines = f.read().splitlines()
+    starts = [i for i, line in enumerate(lines) if _CDEF_BEGIN in line]
+    ends = [i for i, line in enumerate(lines) if _CDEF_END in line]
+    if len(starts) != 1 or len(ends) != 1 or ends[0] <= starts[0]:
+        raise RuntimeError(f"{header}: expected one '{_CDEF_BEGIN}' line followed by one "
+                           f"'{_CDEF_END}' line")
+    body = lines[starts[0] + 1:ends[0]]
+    return "\n".join(line for line in body if not line.lstrip().startswith("#"))
+
+
+def _openmp_flags() -> list:
+    want = os.environ.get("TGE_OPENMP", "")
+    if want == "0" or (sys.platform == "darwin" and want != "1"):
+        return []
+    if sys.platform == "win32":
+        return ["/openmp"]
+    return ["-fopenmp"]
+
+
+def _rel(path: str) -> str:
+    """`path` relative to the working directory when possible: setuptools wants
+    relative source paths when it builds from the project root."""
+    try:
+        rel = os.path.relpath(path)
+    except ValueError:  # another drive on Windows
+        return path
+    return path if rel.startswith("..") else rel
+
+
+def make_ffibuilder(relative_paths: bool = True) -> FFI:
+    """A fresh FFI builder for the module.  setup.py wants source paths relative to the
+    project root (its working directory); FFI.compile() runs from a temporary folder
+    and needs absolute ones."""
+    if not os.path.isfile(HEADER):
+        raise RuntimeError(f"cannot build the C kernels: {HEADER} not found (the build "
+                           "needs a source checkout with its csrc/ folder)")
+    compile_args = ["-O3", "-std=gnu11", "-ffp-contract=fast", "-fvisibility=hidden"]
+    link_args = []
+    omp = _openmp_flags()
+    compile_args += omp
+    link_args += omp
+    extra = shlex.split(os.environ.get("TGE_CFLAGS", ""))
+    compile_args += extra
+
+    path = _rel if relative_paths else os.path.abspath
+    builder = FFI()
+    builder.cdef(read_cdef())
+    builder.set_source(
+        MODULE_NAME,
+        '#include "tge.h"\n',
+        sources=[path(os.path.join(CSRC, s)) for s in SOURCES],
+        depends=[path(os.path.join(CSRC, d)) for d in DEPENDS],
+        include_dirs=[path(CSRC)],
+        extra_compile_args=compile_args,
+        extra_link_args=link_args,
+        # one file name for every way of building (_tge_c.cpython-311-x86_64-linux-gnu.so,
+        # not .abi3.so), so that a pip build and the in-place rebuild replace each other
+        # instead of one shadowing the other
+        py_limited_api=False,
+    )
+    return builder
+
+
+# What setup.py's cffi_modules points at (None in an installed copy of this file, which
+# has no csrc/ beside it).  Making it only reads csrc/tge.h; nothing is compiled here.
+ffibuilder = make_ffibuilder() if os.path.isfile(HEADER) else None
+
+
+def build_in_place(verbose: bool = False) -> str:
+    """Compile the module and put it in ``tinygrad_edu/backends/``; return its path."""
+    tmp = tempfile.mkdtemp(prefix="tge_build_")
+    try:
+        built = make_ffibuilder(relative_paths=False).compile(tmpdir=tmp, verbose=verbose)
+        dest = os.path.join(_BACKENDS_DIR, os.path.basename(built))
+        stale = os.path.join(_BACKENDS_DIR, "_tge_c.abi3.so")  # from older builds
+        if os.path.exists(stale):
+            os.remove(stale)
+        staging = os.path.join(_BACKENDS_DIR, f".{os.path.basename(built)}.{os.getpid()}.tmp")
+        try:
+            shutil.copyfile(built, staging)
+            os.chmod(staging, 0o755)
+            os.replace(staging, dest)  # atomic: a process that has the old file keeps it
+        finally:
+            if os.path.exists(staging):
+                os.remove(staging)
+        return dest
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def main(argv=None) -> int:
+    args = sys.argv[1:] if argv is None else argv
+    verbose = "-v" in args or "--verbose" in args
+    try:
+        path = build_in_place(verbose=verbose)
+    except Exception as exc:  # report, do not dump a traceback at the user
+        sys.stderr.write(f"tinygrad_edu: building the C kernels failed: {exc}\n")
+        return 1
+    sys.stdout.write(f"built {path}\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
