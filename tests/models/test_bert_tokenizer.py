@@ -16,6 +16,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from tinygrad_edu import Tensor
+
 from tinygrad_edu.models.bert_tokenizer import BatchEncoding, BertTokenizer
 
 FIXTURE = Path(__file__).resolve().parents[1] / "fixtures" / "bert_tokenizer_cases.json"
@@ -194,8 +196,10 @@ def test_call_errors_are_clear(tiny, tmp_path):
         tiny(["a", None])
     with pytest.raises(ValueError, match="padding must be"):
         tiny("a", padding="most")
-    with pytest.raises(ValueError, match="return_tensors must be None or 'np'"):
-        tiny("a", return_tensors="pt")
+    with pytest.raises(ValueError, match="return_tensors must be None, 'np' or 'pt'"):
+        tiny("a", return_tensors="tf")
+    pt = tiny(["a", "b"], padding=True, return_tensors="pt")
+    assert isinstance(pt["input_ids"], Tensor) and pt["input_ids"].dtype == np.int64
     with pytest.raises(TypeError, match="expected a str"):
         tiny.tokenize(b"bytes")
     (tmp_path / "vocab.txt").write_text("\n".join(TINY_VOCAB) + "\n", encoding="utf-8")

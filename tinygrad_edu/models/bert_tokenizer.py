@@ -515,7 +515,8 @@ class BertTokenizer:
                 (default model_max_length, e.g. 512). False: never cut. None (default): as
                 Hugging Face, truncate only when ``max_length`` is given and padding is off.
             max_length: the length limit for truncation and padding="max_length".
-            return_tensors: None for Python lists, "np" for int64 arrays of shape (batch, seq)
+            return_tensors: None for Python lists, "np" for int64 arrays of shape (batch, seq),
+                "pt" for int64 tinygrad_edu Tensors of that shape (so PyTorch code runs unchanged)
                 (shape (1, seq) for a single str).
             add_special_tokens: add [CLS]/[SEP] (default True).
 
@@ -549,8 +550,8 @@ class BertTokenizer:
                 if len(text_pair) != len(batch):
                     raise ValueError(f"text_pair has {len(text_pair)} items but texts has {len(batch)}")
                 pairs = list(text_pair)
-        if return_tensors not in (None, "np"):
-            raise ValueError(f"return_tensors must be None or 'np', got {return_tensors!r}")
+        if return_tensors not in (None, "np", "pt"):
+            raise ValueError(f"return_tensors must be None, 'np' or 'pt', got {return_tensors!r}")
 
         pad, truncate, max_length = self._resolve_strategies(padding, truncation, max_length)
         rows = [
@@ -582,7 +583,7 @@ class BertTokenizer:
                     mask += [0] * extra
 
         out = BatchEncoding(input_ids=input_ids, token_type_ids=type_ids, attention_mask=masks)
-        if return_tensors == "np":
+        if return_tensors in ("np", "pt"):
             lengths = {len(ids) for ids in input_ids}
             if len(lengths) > 1:
                 raise ValueError(
@@ -593,6 +594,10 @@ class BertTokenizer:
             seq = lengths.pop() if lengths else 0
             for key in list(out):
                 out[key] = np.array(out[key], dtype=np.int64).reshape(len(input_ids), seq)
+                if return_tensors == "pt":  # "pt" (PyTorch tensors) gives tinygrad_edu Tensors here
+                    from ..tensor import Tensor
+
+                    out[key] = Tensor(out[key])
         elif single:
             for key in list(out):
                 out[key] = out[key][0]
