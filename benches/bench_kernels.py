@@ -10,7 +10,12 @@ multiply-add, from the mean time) in ``extra_info``; see it with
 ``--benchmark-columns=mean,ops`` plus ``--benchmark-json``, or in the compare script.
 Shapes: square GEMMs 128/256/512, and every layer of the articles' CNN at batch 64:
 conv1 1->32 3x3 on 28x28, max-pool 2, conv2 32->64 3x3 on 13x13, max-pool 2,
-conv3 64->64 3x3 on 5x5, flatten 576, linear 576->64, linear 64->10.
+conv3 64->64 3x3 on 5x5, flatten 576, linear 576->64, linear 64->10; the skinny products
+of the LSTM classifier (K or N of 10 and 100); and the fused kernels: ReLU on the CNN's
+first activation, the whole-sequence LSTM (batch 64, hidden 100, T = 10 and 100) forward
+and backward, softmax cross-entropy (64 x 10) and the Adam / SGD step over the CNN's
+parameters (``fused_adam``: one C call; ``reference``: the optimizer's `_update` loop).
+Memory-bound cases record GB/s in ``extra_info`` instead of GFLOP/s.
 """
 import numpy as np
 import pytest
@@ -131,3 +136,111 @@ def test_avg_pool2d_forward_backward(benchmark, table, layer):
         return table.avg_pool2d_backward(y, x.shape, (2, 2), (2, 2), (0, 0))
 
     benchmark(step)
+
+
+def record_gbps(benchmark, nbytes):
+    benchmark.extra_info["gbps"] = round(nbytes / benchmark.stats.stats.mean / 1e9, 2)
+
+
+# ---- the skinny products of the LSTM classifier ------------------------------------------
+
+# (name, m, n, k, trans_a, trans_b): Embedding(10) -> LSTM(100) at batch 64, T = 100
+LSTM_GEMMS = [
+    ("input_projection", 6400, 400, 10, False, True),   # x (T*N, 10) @ W_ih^T
+    ("input_grad", 6400, 10, 400, False, False),        # g @ W_ih: N = 10
+    ("w_ih_grad", 400, 10, 6400, True, False),          # g^T @ x: N = 10, K long
+    ("recurrent_step", 64, 400, 100, False, True),      # h @ W_hh^T, once per step
+    ("recurrent_grad", 64, 100, 400, False, False),     # dz @ W_hh, once per step
+]
+
+
+@pytest.mark.parametrize("table", TABLES)
+@pytest.mark.parametrize("name,m,n,k,ta,tb", LSTM_GEMMS, ids=[g[0] for g in LSTM_GEMMS])
+def test_gemm_lstm_shapes(benchmark, table, name, m, n, k, ta, tb):
+    a = rand(*((k, m) if ta else (m, k)))
+    b = rand(*((n, k) if tb else (k, n)))
+    benchmark(table.matmul, a, b, ta, tb)
+    record_gflops(benchmark, 2 * m * n * k)
+
+
+# ---- convolution: the three passes of a layer, as a training step runs them -------------
+
+@pytest.mark.parametrize("table", TABLES)
+@pytest.mark.parametrize("layer", CONV_LAYERS, ids=[layer[0] for layer in CONV_LAYERS])
+def test_conv2d_all_passes(benchmark, table, layer):
+    x, w, b, gy, flops = conv_case(layer)
+
+    def step():
+        table.conv2d_forward(x, w, b, (1, 1), (0, 0))
+        table.conv2d_backward_input(gy, w, x.shape, (1, 1), (0, 0))
+        table.conv2d_backward_weight(gy, x, w.shape, (1, 1), (0, 0))
+
+    benchmark(step)
+    record_gflops(benchmark, 3 * flops)
+
+
+# ---- fused kernels -----------------------------------------------------------------------
+
+@pytest.mark.parametrize("table", TABLES)
+def test_relu_forward_backward(benchmark, table):
+    x = rand(BATCH, 32, 26, 26)
+
+    def step():
+        table.relu_backward(table.relu_forward(x), x)
+
+    benchmark(step)
+    record_gbps(benchmark, 5 * x.nbytes)  # read x, write y; read gy and x, write gx
+
+
+@pytest.mark.parametrize("table", TABLES)
+@pytest.mark.parametrize("steps", [10, 100])
+def test_lstm_forward_backward(benchmark, table, steps):
+    hidden = 100
+    xw = rand(steps, BATCH, 4 * hidden)
+    w_hh = rand(4 * hidden, hidden) * np.float32(0.1)
+    h0, c0 = rand(BATCH, hidden), rand(BATCH, hidden)
+    g_out = rand(steps, BATCH, hidden)
+
+    def step():
+        out, c_all, gates = table.lstm_forward(xw, w_hh, h0, c0)
+        table.lstm_backward(w_hh, h0, c0, out, c_all, gates, g_out, None)
+
+    benchmark(step)
+    # per step: h @ W_hh^T forward, dz @ W_hh backward, dz^T @ h for dW_hh
+    record_gflops(benchmark, 3 * 2 * steps * BATCH * 4 * hidden * hidden)
+
+
+@pytest.mark.parametrize("table", TABLES)
+def test_softmax_cross_entropy(benchmark, table):
+    logits = rand(BATCH, 10)
+    target = np.random.default_rng(1).integers(0, 10, BATCH).astype(np.int64)
+    g = np.full(BATCH, 1.0 / BATCH, np.float32)
+
+    def step():
+        logp, _ = table.softmax_xent_forward(logits, target, -100)
+        table.softmax_xent_backward(logp, target, -100, g)
+
+    benchmark(step)
+
+
+@pytest.mark.parametrize("path", ["fused_adam", "reference"])
+def test_adam_step_cnn_parameters(benchmark, path):
+    """One Adam step over the CNN's 93,322 parameters: the fused C step against the
+    reference loop of optim.Adam._update."""
+    if not ck.AVAILABLE:
+        pytest.skip("C kernels not built")
+    import tinygrad_edu as tge
+    from tinygrad_edu import Tensor, optim
+    from tinygrad_edu.models import CNN
+
+    params = list(CNN().parameters())
+    for p in params:
+        p.grad = Tensor(np.ones(p.shape, np.float32))
+    opt = optim.Adam(params, lr=1e-3)
+    previous = tge.backend()
+    tge.set_backend("c" if path == "fused_adam" else "numpy")
+    try:
+        benchmark(opt.step)
+    finally:
+        tge.set_backend(previous)
+    record_gbps(benchmark, 5 * sum(p.data.nbytes for p in params))

@@ -21,6 +21,11 @@
 /* Most partial weight gradients backward_weight keeps (see conv_impl.inc). */
 #define TGE_CONV_CHUNKS 16
 
+/* About how many elements a group's im2col matrix may hold (1 MB of float): the images
+   of a group are lowered side by side into one matrix so that one GEMM serves them all
+   (see conv_impl.inc).  Small enough to stay in L2 with the packed panels. */
+#define TGE_CONV_COLS_BUDGET ((int64_t)1 << 18)
+
 /* Check a parameter block and the lengths of the input-shaped, weight-shaped and
    output-shaped buffers against it. */
 static int tge_conv2d_check(const tge_conv2d_params *p, int64_t x_len, int64_t w_len,
@@ -57,14 +62,34 @@ static int64_t tge_conv2d_work(const tge_conv2d_params *p)
     return w;
 }
 
+/* Images per group: as many as keep the group's im2col matrix (C*KH*KW, g*cols) within
+   TGE_CONV_COLS_BUDGET elements (at least 1, at most N), then evened out over the groups
+   that makes (64 images in 2 groups of 32 rather than 50 + 14).  Depends on the shape
+   only, never on the thread count, so results do not either.  cols_per_image is OH*OW,
+   or OH*W for the wide lowering (<= 1.25 OH*OW); tge_conv2d_check bounded their product
+   with C*KH*KW. */
+static int64_t tge_conv2d_group(const tge_conv2d_params *p, int64_t cols_per_image)
+{
+    const int64_t per_image = tge_max64(p->c * p->kh * p->kw * cols_per_image, 1);
+    int64_t g = tge_max64(TGE_CONV_COLS_BUDGET / per_image, 1);
+    if (p->n <= 1) return 1;
+    if (g >= p->n) return p->n;
+    const int64_t groups = (p->n + g - 1) / g;
+    return (p->n + groups - 1) / groups;
+}
+
 #define T float
+#define TI int32_t /* the signed integer as wide as T (shuffle masks) */
 #define SFX(name) name##_f32
 #include "conv_impl.inc"
 #undef T
+#undef TI
 #undef SFX
 
 #define T double
+#define TI int64_t
 #define SFX(name) name##_f64
 #include "conv_impl.inc"
 #undef T
+#undef TI
 #undef SFX

@@ -69,13 +69,17 @@ const char *tge_simd_path(void)
 }
 
 #define T float
+#define TI int32_t /* the signed integer as wide as T (shuffle masks) */
 #define SFX(name) name##_f32
 #include "gemm_impl.inc"
 #undef T
+#undef TI
 #undef SFX
 
 #define T double
+#define TI int64_t
 #define SFX(name) name##_f64
 #include "gemm_impl.inc"
 #undef T
+#undef TI
 #undef SFX

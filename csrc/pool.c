@@ -22,6 +22,9 @@ static int tge_pool2d_check(const tge_pool2d_params *p, int64_t x_len, int64_t y
         p->ph < 0 || p->pw < 0)
         return TGE_EINVAL;
     if (p->kh < 1 || p->kw < 1 || p->sh < 1 || p->sw < 1) return TGE_EINVAL;
+    /* an empty plane (H or W = 0) would still give windows made of padding only, and
+       max pooling would read its first cell: refused, as in Python and PyTorch */
+    if (p->h < 1 || p->w < 1) return TGE_EINVAL;
     if (p->ph > p->kh / 2 || p->pw > p->kw / 2) return TGE_EINVAL;
     if (p->ph > (INT64_MAX - p->h) / 2 || p->pw > (INT64_MAX - p->w) / 2)
         return TGE_EOVERFLOW;
@@ -45,13 +48,17 @@ static int64_t tge_pool2d_work(const tge_pool2d_params *p)
 }
 
 #define T float
+#define TI int32_t /* the signed integer as wide as T (vector masks) */
 #define SFX(name) name##_f32
 #include "pool_impl.inc"
 #undef T
+#undef TI
 #undef SFX
 
 #define T double
+#define TI int64_t
 #define SFX(name) name##_f64
 #include "pool_impl.inc"
 #undef T
+#undef TI
 #undef SFX

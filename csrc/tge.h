@@ -51,6 +51,21 @@ int tge_has_openmp(void);         /* 1 when built with OpenMP, else 0        */
 const char *tge_simd_path(void);  /* "avx512", "avx2" or "generic": the GEMM
                                      micro-kernel this CPU runs               */
 
+/* ---- measurement (peak.c) ----
+   One core's float32 fused multiply-add throughput in GFLOP/s, from `iters` rounds of
+   12 independent vector FMAs of the widest width the CPU has (0.0 for iters < 1).  Used
+   by the benchmarks for their "% of peak" column; ~2,000,000 iterations take ~10 ms. */
+double tge_fma_peak_gflops_f32(int64_t iters);
+
+/* ---- allocator settings (alloc.c) ----
+   Keep freed large blocks in the heap instead of returning them to the system (glibc's
+   mallopt M_MMAP_THRESHOLD / M_TRIM_THRESHOLD, in bytes; 0 leaves one unchanged; the
+   mmap threshold is capped at 32 MiB, glibc's limit), so that the arrays of a training
+   step reuse the previous step's warm memory.  Called once when c.py loads (unless
+   TGE_MALLOC_TUNE=0).  A no-op returning TGE_OK on other C libraries; TGE_EINVAL for a
+   negative value or when glibc refuses. */
+int tge_malloc_tune(int64_t mmap_threshold, int64_t trim_threshold);
+
 /* ---- matrix product (gemm.c) ----
    C[b] = op(A[b]) @ op(B[b])  for b in [0, batch), with op(X) = X or X^T.
    Logical shapes: op(A) is (m, k), op(B) is (k, n), C is (m, n); C is overwritten.
@@ -110,8 +125,8 @@ int tge_conv2d_backward_weight_f64(const tge_conv2d_params *p,
 
 /* ---- 2-D pooling (pool.c) ----
    x (n, c, h, w) -> y (n, c, oh, ow), oh = (h + 2*ph - kh) / sh + 1, ow likewise.
-   Requires kh, kw, sh, sw >= 1 and 0 <= ph <= kh/2, 0 <= pw <= kw/2 (PyTorch's rule),
-   which guarantees every window overlaps the input. */
+   Requires h, w, kh, kw, sh, sw >= 1 and 0 <= ph <= kh/2, 0 <= pw <= kw/2 (PyTorch's
+   rule), which guarantees every window overlaps the input (TGE_EINVAL otherwise). */
 typedef struct {
     int64_t n, c, h, w;     /* input  (N, C, H, W)    */
     int64_t kh, kw;         /* window                 */
@@ -156,6 +171,142 @@ int tge_avg_pool2d_backward_f32(const tge_pool2d_params *p,
 int tge_avg_pool2d_backward_f64(const tge_pool2d_params *p,
                                 const double *gy, int64_t gy_len,
                                 double *gx, int64_t gx_len);
+
+/* ---- activations (activation.c) ----
+   The exact GELU over n elements (any shape, flattened; every buffer holds n values):
+     forward   y[i]  = x[i] * Phi(x[i]),                   Phi(x) = (1 + erf(x / sqrt 2)) / 2
+     backward  gx[i] = gy[i] * (Phi(x[i]) + x[i] * phi(x[i])),  phi(x) = exp(-x^2 / 2) / sqrt(2 pi)
+   TGE_EINVAL for n < 0 (or a NULL buffer with n > 0), TGE_ESIZE when a length is not n. */
+int tge_gelu_forward_f32(int64_t n, const float *x, int64_t x_len, float *y, int64_t y_len);
+int tge_gelu_forward_f64(int64_t n, const double *x, int64_t x_len, double *y, int64_t y_len);
+int tge_gelu_backward_f32(int64_t n, const float *gy, int64_t gy_len,
+                          const float *x, int64_t x_len, float *gx, int64_t gx_len);
+int tge_gelu_backward_f64(int64_t n, const double *gy, int64_t gy_len,
+                          const double *x, int64_t x_len, double *gx, int64_t gx_len);
+
+/* ---- rectifier (relu.c) ----
+   Over n elements (any shape, flattened; every buffer holds n values):
+     forward   y[i]  = x[i] * (x[i] > 0)
+     backward  gx[i] = gy[i] * (x[i] > 0)
+   TGE_EINVAL for n < 0 (or a NULL buffer with n > 0), TGE_ESIZE when a length is not n. */
+int tge_relu_forward_f32(int64_t n, const float *x, int64_t x_len, float *y, int64_t y_len);
+int tge_relu_forward_f64(int64_t n, const double *x, int64_t x_len, double *y, int64_t y_len);
+int tge_relu_backward_f32(int64_t n, const float *gy, int64_t gy_len,
+                          const float *x, int64_t x_len, float *gx, int64_t gx_len);
+int tge_relu_backward_f64(int64_t n, const double *gy, int64_t gy_len,
+                          const double *x, int64_t x_len, double *gx, int64_t gx_len);
+
+/* ---- one LSTM layer over a whole sequence (lstm.c) ----
+   steps S, batch N, hidden H; reverse = 1 reads the sequence from the end.  Gate order
+   i, f, g, o (PyTorch's).  Forward takes the input projection xw (S, N, 4H) =
+   x @ W_ih^T + b_ih + b_hh (done by the caller), w_hh (4H, H), h0 and c0 (N, H) and writes
+   out (S, N, H) (h at every position), c_all (S, N, H) and gates (S, N, 4H) (the cell
+   states and activated gates, which backward needs).  Backward takes those, the output
+   gradient g_out (S, N, H) and g_cn (N, H) or NULL (length 0), and writes g_xw (S, N, 4H),
+   g_h0, g_c0 (N, H) and g_w_hh (4H, H).  Lengths are checked as everywhere. */
+typedef struct {
+    int64_t steps, batch, hidden;
+    int64_t reverse;        /* 0 or 1 */
+} tge_lstm_params;
+
+int tge_lstm_forward_f32(const tge_lstm_params *p,
+                         const float *xw, int64_t xw_len,
+                         const float *w_hh, int64_t w_hh_len,
+                         const float *h0, int64_t h0_len,
+                         const float *c0, int64_t c0_len,
+                         float *out, int64_t out_len,
+                         float *c_all, int64_t c_all_len,
+                         float *gates, int64_t gates_len);
+int tge_lstm_forward_f64(const tge_lstm_params *p,
+                         const double *xw, int64_t xw_len,
+                         const double *w_hh, int64_t w_hh_len,
+                         const double *h0, int64_t h0_len,
+                         const double *c0, int64_t c0_len,
+                         double *out, int64_t out_len,
+                         double *c_all, int64_t c_all_len,
+                         double *gates, int64_t gates_len);
+int tge_lstm_backward_f32(const tge_lstm_params *p,
+                          const float *w_hh, int64_t w_hh_len,
+                          const float *h0, int64_t h0_len,
+                          const float *c0, int64_t c0_len,
+                          const float *out, int64_t out_len,
+                          const float *c_all, int64_t c_all_len,
+                          const float *gates, int64_t gates_len,
+                          const float *g_out, int64_t g_out_len,
+                          const float *g_cn, int64_t g_cn_len,
+                          float *g_xw, int64_t g_xw_len,
+                          float *g_h0, int64_t g_h0_len,
+                          float *g_c0, int64_t g_c0_len,
+                          float *g_w_hh, int64_t g_w_hh_len);
+int tge_lstm_backward_f64(const tge_lstm_params *p,
+                          const double *w_hh, int64_t w_hh_len,
+                          const double *h0, int64_t h0_len,
+                          const double *c0, int64_t c0_len,
+                          const double *out, int64_t out_len,
+                          const double *c_all, int64_t c_all_len,
+                          const double *gates, int64_t gates_len,
+                          const double *g_out, int64_t g_out_len,
+                          const double *g_cn, int64_t g_cn_len,
+                          double *g_xw, int64_t g_xw_len,
+                          double *g_h0, int64_t g_h0_len,
+                          double *g_c0, int64_t g_c0_len,
+                          double *g_w_hh, int64_t g_w_hh_len);
+
+/* ---- softmax cross-entropy with class targets (loss.c) ----
+   logits / logp / glogits (n, c), target (n,) int64 (a class in [0, c) or ignore_index),
+   losses and g (n,).  forward: logp = log_softmax(logits) row by row and
+   losses[i] = -logp[i, target[i]] (0 for ignored rows); backward: glogits[i] =
+   g[i] * (exp(logp[i]) - onehot(target[i])) (0 for ignored rows).  TGE_EINDEX (nothing
+   written) for a target outside [0, c) that is not ignore_index. */
+int tge_softmax_xent_forward_f32(int64_t n, int64_t c, const float *logits, int64_t logits_len,
+                                 const int64_t *target, int64_t target_len,
+                                 int64_t ignore_index, float *logp, int64_t logp_len,
+                                 float *losses, int64_t losses_len);
+int tge_softmax_xent_forward_f64(int64_t n, int64_t c, const double *logits,
+                                 int64_t logits_len, const int64_t *target,
+                                 int64_t target_len, int64_t ignore_index, double *logp,
+                                 int64_t logp_len, double *losses, int64_t losses_len);
+int tge_softmax_xent_backward_f32(int64_t n, int64_t c, const float *logp, int64_t logp_len,
+                                  const int64_t *target, int64_t target_len,
+                                  int64_t ignore_index, const float *g, int64_t g_len,
+                                  float *glogits, int64_t glogits_len);
+int tge_softmax_xent_backward_f64(int64_t n, int64_t c, const double *logp,
+                                  int64_t logp_len, const int64_t *target,
+                                  int64_t target_len, int64_t ignore_index, const double *g,
+                                  int64_t g_len, double *glogits, int64_t glogits_len);
+
+/* ---- optimizer steps over all parameters of a group (optim.c) ----
+   count parameters; params[i], grads[i] and the state arrays [i] each hold sizes[i]
+   elements.  Adam: steps[i] is the step number t >= 1 of parameter i AFTER this update
+   (bias corrections 1 - beta^t); max_exp_avg_sq may be NULL unless amsgrad.  SGD:
+   momentum_buffers may be NULL when momentum == 0; first[i] != 0 says buffer i is new
+   (it is set to the gradient, as PyTorch's first step).  The rules are optim/adam.py's
+   and optim/sgd.py's `_update`, operation by operation in the parameters' type.
+   TGE_EINVAL for a negative count or size, a NULL array that is needed, or a step < 1. */
+typedef struct {
+    double lr, beta1, beta2, eps, weight_decay;
+    int64_t decoupled;      /* 1: AdamW (p *= 1 - lr*wd), 0: Adam (g += wd*p) */
+    int64_t amsgrad, maximize;
+} tge_adam_params;
+typedef struct {
+    double lr, momentum, dampening, weight_decay;
+    int64_t nesterov, maximize;
+} tge_sgd_params;
+
+int tge_adam_step_f32(const tge_adam_params *hp, int64_t count, float *const *params,
+                      const float *const *grads, float *const *exp_avg,
+                      float *const *exp_avg_sq, float *const *max_exp_avg_sq,
+                      const int64_t *sizes, const int64_t *steps);
+int tge_adam_step_f64(const tge_adam_params *hp, int64_t count, double *const *params,
+                      const double *const *grads, double *const *exp_avg,
+                      double *const *exp_avg_sq, double *const *max_exp_avg_sq,
+                      const int64_t *sizes, const int64_t *steps);
+int tge_sgd_step_f32(const tge_sgd_params *hp, int64_t count, float *const *params,
+                     const float *const *grads, float *const *momentum_buffers,
+                     const int64_t *first, const int64_t *sizes);
+int tge_sgd_step_f64(const tge_sgd_params *hp, int64_t count, double *const *params,
+                     const double *const *grads, double *const *momentum_buffers,
+                     const int64_t *first, const int64_t *sizes);
 
 /* ---- cdef-end ---- */
 

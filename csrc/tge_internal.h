@@ -15,6 +15,28 @@
 #include <omp.h>
 #endif
 
+/* ---- run-time instruction-set choice for auto-vectorised loops ----
+   The build has no -march (one binary for every x86-64), so plain loops compile to SSE2.
+   TGE_CLONES on a function makes GCC compile it three times (AVX-512, AVX2+FMA, baseline)
+   and pick the best one for this CPU when the library loads (an ifunc): the loop nests
+   stay readable C and still use the wide vectors.  Only where GCC supports it (x86-64
+   Linux); elsewhere it expands to nothing. */
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && defined(__linux__) && \
+    !defined(TGE_NO_X86_DISPATCH)
+#define TGE_CLONES __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
+#else
+#define TGE_CLONES
+#endif
+
+/* GCC turns copy loops into memcpy calls ("loop distribution"); for the short runs of
+   the packing routines the call costs more than the copy.  TGE_NO_MEMCPY on a function
+   keeps its loops as loops. */
+#if defined(__GNUC__) && !defined(__clang__)
+#define TGE_NO_MEMCPY __attribute__((optimize("no-tree-loop-distribute-patterns")))
+#else
+#define TGE_NO_MEMCPY
+#endif
+
 /* ---- size arithmetic that refuses instead of overflowing ---- */
 
 /* *out = a * b for a, b >= 0; returns 0 (and leaves *out alone) on overflow or on a
@@ -82,5 +104,29 @@ int tge_gemm_parallel_f64(int64_t m, int64_t n, int64_t k,
                           const double *a, int64_t lda, int trans_a,
                           const double *b, int64_t ldb, int trans_b,
                           double *c, int64_t ldc, int accumulate, int nthreads);
+
+/* ---- the matrix product with a B operand that packs itself (gemm.c) ----
+   The blocked product asks `pack` for each packed block of B it needs: rows (depth)
+   [pc, pc + kc) and columns [jc, jc + nc) of B, written as ceil(nc/nr) micro-panels of nr
+   columns, out[q*nr*kc + p*nr + j] = B(pc + p, jc + q*nr + j), zero past column jc + nc.
+   The convolutions use it to pack B straight from the image (implicit im2col); the
+   ordinary product's source packs a strided matrix.  tge_gemm_bsrc_* computes
+   C = op(A) @ B (accumulate == 0) or C += op(A) @ B, rows of C split over nthreads. */
+typedef struct tge_bsrc_f32 {
+    void (*pack)(const struct tge_bsrc_f32 *src, int64_t pc, int64_t kc, int64_t jc,
+                 int64_t nc, int64_t nr, float *out);
+    const void *ctx;
+} tge_bsrc_f32;
+typedef struct tge_bsrc_f64 {
+    void (*pack)(const struct tge_bsrc_f64 *src, int64_t pc, int64_t kc, int64_t jc,
+                 int64_t nc, int64_t nr, double *out);
+    const void *ctx;
+} tge_bsrc_f64;
+int tge_gemm_bsrc_f32(int64_t m, int64_t n, int64_t k, const float *a, int64_t lda,
+                      int trans_a, const tge_bsrc_f32 *bsrc, float *c, int64_t ldc,
+                      int accumulate, int nthreads);
+int tge_gemm_bsrc_f64(int64_t m, int64_t n, int64_t k, const double *a, int64_t lda,
+                      int trans_a, const tge_bsrc_f64 *bsrc, double *c, int64_t ldc,
+                      int accumulate, int nthreads);
 
 #endif /* TGE_INTERNAL_H */

@@ -11,6 +11,8 @@ from .backends import backend, get_num_threads, set_backend, set_num_threads
 from .device import cuda_is_available
 from .rng import manual_seed
 from .tensor import Tensor, cat, stack, where
+# PyTorch's free functions used by the articles' loops (torch.randint, torch.max(x, 1), ...)
+from ._torch_compat import argmax, argmin, max, min, randint, randperm
 
 __version__ = "0.1.0"
 

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import functools
 import os
+import re
 import threading
 import traceback
 
@@ -50,11 +51,28 @@ def _check_finite(array, what: str, ctx) -> None:
     xp = array_module(array)
     if not bool(xp.isfinite(array).all()):
         bad = "NaN" if bool(xp.isnan(array).any()) else "inf"
-        trace = "".join(getattr(ctx, "trace", None) or ["    (no trace recorded)\n"])
+        frames = getattr(ctx, "trace", None) or ["    (no trace recorded)\n"]
+        trace = "".join(frames)
         raise AnomalyError(
             f"anomaly: {ctx.name} produced {bad} in its {what} (shape {tuple(array.shape)}).\n"
+            f"{_your_line(frames)}"
             f"The op was created here (forward trace):\n{trace}"
         )
+
+
+_PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__)) + os.sep
+
+
+def _your_line(frames) -> str:
+    """A one-line summary of the innermost frame outside tinygrad_edu in a formatted forward
+    trace (the line of the user's model that made the op), or "" when there is none."""
+    for frame in reversed(frames):
+        lines = frame.strip().splitlines()
+        match = re.match(r'File "(.+)", line (\d+), in (.+)', lines[0]) if lines else None
+        if match and not os.path.abspath(match[1]).startswith(_PACKAGE_DIR):
+            code = lines[1].strip() if len(lines) > 1 else ""
+            return f"Your code made it at {match[1]}:{match[2]} in {match[3]}: {code}\n"
+    return ""
 
 
 # Set by tensor.py once Tensor is defined (tensor.py imports this module, not the reverse).
@@ -194,6 +212,7 @@ def backward(root, grad_root) -> None:
     """
     grads = {id(root): grad_root}
     leaf_grads = []  # (leaf tensor, gradient array)
+    anomaly = _anomaly["enabled"]
     for node in reversed(topological_order(root)):
         grad = grads.pop(id(node), None)
         if grad is None:
@@ -203,19 +222,20 @@ def backward(root, grad_root) -> None:
             leaf_grads.append((node, grad))
             continue
         input_grads = ctx.backward(grad)
-        if not isinstance(input_grads, tuple):
+        if type(input_grads) is not tuple:
             input_grads = (input_grads,)
-        if len(input_grads) != len(ctx.parents):
+        parents = ctx.parents
+        if len(input_grads) != len(parents):
             raise RuntimeError(
                 f"{ctx.name}.backward returned {len(input_grads)} gradients "
-                f"for {len(ctx.parents)} inputs"
+                f"for {len(parents)} inputs"
             )
-        for parent, g in zip(ctx.parents, input_grads):
+        for parent, g in zip(parents, input_grads):
             if g is None or not parent.requires_grad:
                 continue
-            if _anomaly["enabled"]:
+            if anomaly:
                 _check_finite(g, "gradient (backward)", ctx)
-            if g.shape != parent.shape:
+            if g.shape != parent.data.shape:
                 raise RuntimeError(
                     f"{ctx.name}.backward produced a gradient of shape {g.shape} "
                     f"for an input of shape {parent.shape}"
@@ -225,5 +245,13 @@ def backward(root, grad_root) -> None:
                 grads[key] = grads[key] + g
             else:
                 grads[key] = g
+    # A leaf may keep its gradient array without a copy when nothing else can see that
+    # array: the walk made it (not the caller: grad_root), it owns its memory (not a view
+    # of another array) and no other leaf got the same array (Add hands one array to
+    # both of its inputs).  Otherwise _accumulate_grad copies it.
+    handed_out = {id(grad_root)}
     for leaf, grad in leaf_grads:
-        leaf._accumulate_grad(grad)
+        private = (type(grad) is np.ndarray and grad.base is None and grad.flags.writeable
+                   and id(grad) not in handed_out)
+        handed_out.add(id(grad))
+        leaf._accumulate_grad(grad, private)

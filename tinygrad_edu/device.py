@@ -2,9 +2,15 @@
 
 Array code that must run on both is written against ``xp = array_module(x)`` (NumPy or CuPy,
 whichever holds ``x``), the idiom that keeps one implementation for both devices. CuPy is
-imported only when a tensor is actually moved to "cuda".
+imported only when a tensor is actually moved to "cuda" (or ``cuda_is_available()`` is asked),
+so ``import tinygrad_edu`` and every CPU code path work without it and never load it.
+
+While CuPy has not been imported, :func:`array_module` and :func:`device_of` answer "NumPy" /
+"cpu" after one ``is None`` test: the CPU hot path pays nothing for the GPU backend.
 """
 from __future__ import annotations
+
+import sys
 
 import numpy as np
 
@@ -21,8 +27,12 @@ def _import_cupy():
     except ImportError as exc:
         raise RuntimeError(
             "device 'cuda' needs CuPy, which is not installed: "
-            "pip install 'tinygrad_edu[gpu]' (or the cupy-cudaXXx wheel matching your CUDA)"
+            "pip install 'tinygrad_edu[gpu]' (CUDA 12; for CUDA 11 pip install cupy-cuda11x, "
+            "see docs/gpu.md)"
         ) from exc
+    except Exception as exc:  # a broken install: CUDA libraries missing or mismatched
+        raise RuntimeError(f"device 'cuda': CuPy is installed but failed to import ({exc!r}); "
+                           "see docs/gpu.md for the wheel that matches your CUDA") from exc
     try:
         count = cupy.cuda.runtime.getDeviceCount()
     except Exception as exc:  # CUDA driver missing, no device, ...
@@ -43,7 +53,11 @@ def cuda_is_available() -> bool:
 
 
 def normalize_device(device) -> str:
-    """'cpu' / 'cuda' / 'cuda:0' (only GPU 0 is supported) / None -> 'cpu' or 'cuda'."""
+    """'cpu' / 'cuda' / 'cuda:0' (only GPU 0 is supported) / None -> 'cpu' or 'cuda'.
+
+    Also accepts anything whose ``str()`` is one of those (a ``torch.device``, for instance).
+    Raises ValueError for any other name, naming it.
+    """
     if device is None:
         return "cpu"
     name = str(device)
@@ -51,6 +65,8 @@ def normalize_device(device) -> str:
         return "cpu"
     if name in ("cuda", "cuda:0", "gpu"):
         return "cuda"
+    if name.startswith("cuda:"):
+        raise ValueError(f"device {device!r}: only one GPU is supported, use 'cuda' (or 'cuda:0')")
     raise ValueError(f"unknown device {device!r}: expected 'cpu' or 'cuda'")
 
 
@@ -62,9 +78,46 @@ def array_module(array):
 
 
 def device_of(array) -> str:
+    """'cuda' for a CuPy array, 'cpu' for anything else."""
     if type(array) is np.ndarray or _cupy is None or not isinstance(array, _cupy.ndarray):
         return "cpu"
     return "cuda"
+
+
+def is_cupy_array(obj) -> bool:
+    """True for a CuPy array, even one made before tinygrad_edu imported CuPy itself.
+
+    Never imports CuPy: if the user's program has not imported it, ``obj`` cannot be a CuPy
+    array. When it is one, CuPy is registered as in use here (and the GPU checked), so that
+    ``device_of`` and ``array_module`` recognise it from then on.
+    """
+    if _cupy is not None:
+        return isinstance(obj, _cupy.ndarray)
+    cupy = sys.modules.get("cupy")
+    ndarray = getattr(cupy, "ndarray", None)
+    if ndarray is None or not isinstance(obj, ndarray):
+        return False
+    _import_cupy()
+    return True
+
+
+def scatter_add(target, index, values) -> None:
+    """``target[index] += values`` in place, where repeated positions in ``index`` all add up.
+
+    NumPy's ``np.add.at``; on CuPy its ``add.at`` (CuPy >= 12) or ``cupyx.scatter_add``
+    (older releases), both atomic adds on the GPU.
+    """
+    xp = array_module(target)
+    if xp is np:
+        np.add.at(target, index, values)
+        return
+    at = getattr(xp.add, "at", None)
+    if at is not None:
+        at(target, index, values)
+    else:  # pragma: no cover - only with an old CuPy on a GPU
+        import cupyx
+
+        cupyx.scatter_add(target, index, values)
 
 
 def move(array, device: str):

@@ -8,6 +8,9 @@ generator object, so a reference kept from earlier would keep the old stream.
 import numpy as np
 
 _generator = np.random.default_rng()
+# The GPU's stream: a CuPy RandomState seeded from one draw of the host generator, remade
+# whenever ``manual_seed`` replaces that generator (so GPU draws are reproducible too).
+_device_stream = None  # (host generator it was seeded from, cupy.random.RandomState)
 
 
 def manual_seed(seed: int) -> None:
@@ -21,3 +24,19 @@ def manual_seed(seed: int) -> None:
 def generator() -> np.random.Generator:
     """The current global NumPy ``Generator``."""
     return _generator
+
+
+def random(shape, xp=np):
+    """Uniform samples on [0, 1) of ``shape``, as an array of ``xp`` (NumPy or CuPy).
+
+    With NumPy this is ``generator().random(shape)`` (float64). With CuPy the numbers are drawn
+    on the GPU (float32, no host-to-device copy) from a stream seeded by the host generator, so
+    ``manual_seed`` fixes them as well; they differ from the CPU's numbers for the same seed.
+    """
+    if xp is np:
+        return _generator.random(shape)
+    global _device_stream
+    if _device_stream is None or _device_stream[0] is not _generator:
+        seed = int(_generator.integers(0, 2**63 - 1))
+        _device_stream = (_generator, xp.random.RandomState(seed))
+    return _device_stream[1].random_sample(size=shape, dtype=np.float32)

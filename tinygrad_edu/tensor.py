@@ -12,13 +12,16 @@ Every method here is thin sugar: it checks its arguments (shapes in the messages
 """
 from __future__ import annotations
 
+import math
 import numbers
 
 import numpy as np
 
 from . import autograd, rng
 from .autograd import Function, is_grad_enabled
-from .device import array_module, device_of, move, normalize_device
+from . import device as _device
+from .device import array_module, device_of, is_cupy_array, move, normalize_device
+from .limits import MAX_BYTES, check_allocation
 from .ops import elementwise as E
 from .ops import movement as M
 from .ops import reduce as R
@@ -63,7 +66,7 @@ def _as_array(data, dtype=None):
     """Convert constructor ``data`` to an owned array following the dtype rules."""
     if isinstance(data, Tensor):
         array, from_python = data.data, False
-    elif isinstance(data, np.ndarray) or device_of(data) == "cuda":
+    elif isinstance(data, np.ndarray) or is_cupy_array(data):
         array, from_python = data, False
     elif isinstance(data, np.generic):
         array, from_python = np.asarray(data), False
@@ -121,18 +124,22 @@ class Tensor:
     # ------------------------------------------------------------------ properties
     @property
     def shape(self) -> tuple:
+        """The size of each axis, as a tuple: ``(N, C, H, W)`` for a batch of images."""
         return self.data.shape
 
     @property
     def ndim(self) -> int:
+        """The number of axes (``len(self.shape)``)."""
         return self.data.ndim
 
     @property
     def dtype(self) -> np.dtype:
+        """The element type, a NumPy dtype (``t.dtype == np.float32``)."""
         return self.data.dtype
 
     @property
     def device(self) -> str:
+        """Where the data lives: "cpu" (NumPy) or "cuda" (CuPy)."""
         return device_of(self.data)
 
     @property
@@ -155,6 +162,7 @@ class Tensor:
         return move(self.data, "cpu")
 
     def item(self):
+        """The value of a one-element tensor (any shape with one element) as a Python number."""
         if self.data.size != 1:
             raise ValueError(f"item(): only a one-element tensor converts to a number, shape is {self.shape}")
         return self.numpy().reshape(()).item()
@@ -163,15 +171,18 @@ class Tensor:
         return self.numpy().tolist()
 
     def __array__(self, dtype=None, copy=None):
+        """``np.asarray(t)``: the values as a NumPy array on the host."""
         array = self.numpy()
         if dtype is not None:
             array = array.astype(dtype, copy=False)
         return array.copy() if copy else array
 
     def __dlpack__(self, stream=None, **kwargs):
+        """DLPack export of the data, so that other libraries can share it without a copy."""
         return self.data.__dlpack__(**({"stream": stream} if stream is not None else {}), **kwargs)
 
     def __dlpack_device__(self):
+        """The DLPack (device type, device id) of the data."""
         return self.data.__dlpack_device__()
 
     @staticmethod
@@ -190,6 +201,7 @@ class Tensor:
 
     @staticmethod
     def from_numpy(array, requires_grad=False, dtype=None, device=None) -> "Tensor":
+        """A tensor from a NumPy array (float32/float64 kept, integers as int64), same shape."""
         return Tensor(np.asarray(array), requires_grad=requires_grad, dtype=dtype, device=device)
 
     def to(self, target) -> "Tensor":
@@ -202,9 +214,11 @@ class Tensor:
         return _ToDevice.apply(self, device=device)
 
     def cuda(self) -> "Tensor":
+        """A copy on the GPU (``to("cuda")``); the gradient flows back to this tensor."""
         return self.to("cuda")
 
     def cpu(self) -> "Tensor":
+        """A copy on the CPU (``to("cpu")``); the gradient flows back to this tensor."""
         return self.to("cpu")
 
     def astype(self, dtype) -> "Tensor":
@@ -251,7 +265,15 @@ class Tensor:
                 )
             grad_array = array_module(self.data).ones(self.shape, dtype=self.dtype)
         else:
-            grad_array = grad.data if isinstance(grad, Tensor) else np.asarray(grad)
+            if isinstance(grad, Tensor):
+                if grad.device != self.device:
+                    raise ValueError(
+                        f"backward(): grad is on {grad.device} but the output {self.shape} is on "
+                        f"{self.device}; move it with .to()"
+                    )
+                grad_array = grad.data
+            else:
+                grad_array = move(np.asarray(grad), self.device)
             if grad_array.shape != self.shape:
                 raise ValueError(
                     f"backward(): grad of shape {grad_array.shape} does not match "
@@ -260,16 +282,21 @@ class Tensor:
             grad_array = grad_array.astype(self.dtype, copy=False)
         autograd.backward(self, grad_array)
 
-    def _accumulate_grad(self, grad) -> None:
+    def _accumulate_grad(self, grad, private: bool = False) -> None:
+        """Add ``grad`` into ``.grad``; ``private``: no one else holds this array (the
+        backward walk says so), so it may become ``.grad`` without a copy."""
         if grad.dtype != self.dtype:
             grad = grad.astype(self.dtype)
+            private = True
         if self.grad is None:
-            # Copy: the same array may have been handed to several tensors by the backward pass.
-            self.grad = Tensor._from_array(array_module(grad).array(grad, copy=True))
+            # Copy unless private: the same array may have been handed to several tensors by
+            # the backward pass, or belong to the caller.
+            self.grad = Tensor._from_array(grad if private else array_module(grad).array(grad, copy=True))
         else:
             self.grad.data = self.grad.data + grad
 
     def zero_grad(self) -> None:
+        """Forget the accumulated gradient (``.grad = None``)."""
         self.grad = None
 
     # ------------------------------------------------------------------ operand handling
@@ -356,9 +383,11 @@ class Tensor:
         return MatMul.apply(a, b)
 
     def maximum(self, other) -> "Tensor":
+        """Elementwise larger of the two (broadcasting); ties share the gradient."""
         return self._binary(other, E.Maximum)
 
     def minimum(self, other) -> "Tensor":
+        """Elementwise smaller of the two (broadcasting); ties share the gradient."""
         return self._binary(other, E.Minimum)
 
     # in place: only where no graph needs the old values
@@ -372,7 +401,7 @@ class Tensor:
         result_shape = np.broadcast_shapes(self.shape, other.shape)
         if result_shape != self.shape:
             raise ValueError(f"in-place {name}: {self.shape} {name} {other.shape} would give shape {result_shape}")
-        if not self.data.flags.writeable:
+        if not getattr(self.data.flags, "writeable", True):  # CuPy arrays have no such flag
             self.data = self.data.copy()
         ufunc(xp)(self.data, other.data, out=self.data, casting="unsafe")
         return self
@@ -441,24 +470,31 @@ class Tensor:
 
     # ------------------------------------------------------------------ unary maths
     def exp(self):
+        """e^x, elementwise (same shape)."""
         return E.Exp.apply(self._float_self("exp"))
 
     def log(self):
+        """Natural logarithm, elementwise (same shape)."""
         return E.Log.apply(self._float_self("log"))
 
     def sqrt(self):
+        """Square root, elementwise (same shape)."""
         return E.Sqrt.apply(self._float_self("sqrt"))
 
     def abs(self):
+        """Absolute value, elementwise (same shape); gradient 0 at 0, as PyTorch."""
         return E.Abs.apply(self)
 
     def tanh(self):
+        """Hyperbolic tangent, elementwise (same shape)."""
         return E.Tanh.apply(self._float_self("tanh"))
 
     def sigmoid(self):
+        """1 / (1 + e^-x), elementwise and without overflow (same shape)."""
         return E.Sigmoid.apply(self._float_self("sigmoid"))
 
     def relu(self):
+        """max(x, 0), elementwise (same shape)."""
         return E.ReLU.apply(self)
 
     def clip(self, lo=None, hi=None):
@@ -482,6 +518,7 @@ class Tensor:
         return self._reduce(R.Sum, _axis(axis, dim), keepdims, "sum")
 
     def mean(self, axis=None, keepdims=False, *, dim=None):
+        """Mean over ``axis`` (int, tuple or None for all)."""
         return self._reduce(R.Mean, _axis(axis, dim), keepdims, "mean")
 
     def max(self, axis=None, keepdims=False, *, dim=None):
@@ -489,6 +526,7 @@ class Tensor:
         return self._reduce(R.Max, _axis(axis, dim), keepdims, "max")
 
     def min(self, axis=None, keepdims=False, *, dim=None):
+        """Smallest values over ``axis`` (values only); tied minima share the gradient."""
         return self._reduce(R.Min, _axis(axis, dim), keepdims, "min")
 
     def var(self, axis=None, keepdims=False, correction=1, *, dim=None, unbiased=None):
@@ -501,6 +539,7 @@ class Tensor:
         return self.var(axis, keepdims, correction, dim=dim).sqrt()
 
     def argmax(self, axis=None, keepdims=False, *, dim=None):
+        """Index of the largest value over ``axis`` (int64, no gradient); the first one on ties."""
         axis = _axis(axis, dim)
         return Tensor._from_array(self.data.argmax(axis=axis, keepdims=keepdims).astype(np.int64))
 
@@ -509,11 +548,13 @@ class Tensor:
         return Tensor._from_array(self.data.argmin(axis=axis, keepdims=keepdims).astype(np.int64))
 
     def softmax(self, axis=-1, *, dim=None):
+        """exp(x) / sum(exp(x)) along ``axis`` (shifted by the max, so it never overflows)."""
         axis = _axis(axis, dim)
         normalize_axes(axis, self.ndim, "softmax")
         return R.Softmax.apply(self._float_self("softmax"), axis=axis)
 
     def log_softmax(self, axis=-1, *, dim=None):
+        """x - logsumexp(x) along ``axis``, computed stably."""
         axis = _axis(axis, dim)
         normalize_axes(axis, self.ndim, "log_softmax")
         return R.LogSoftmax.apply(self._float_self("log_softmax"), axis=axis)
@@ -529,6 +570,7 @@ class Tensor:
     view = reshape
 
     def permute(self, *dims):
+        """Reorder the axes: ``permute(0, 2, 1)`` turns (N, T, D) into (N, D, T)."""
         dims = _shape_arg(dims)
         if sorted(int(d) % max(self.ndim, 1) for d in dims) != list(range(self.ndim)) or len(dims) != self.ndim:
             raise ValueError(f"permute: {dims} is not a permutation of the {self.ndim} axes of a tensor of shape {self.shape}")
@@ -545,6 +587,7 @@ class Tensor:
 
     @property
     def T(self):
+        """The transpose of a 2-D tensor: (M, N) -> (N, M) (all axes reversed for other ranks)."""
         return self.transpose()
 
     def flatten(self, start=0, end=-1, *, start_dim=None, end_dim=None):
@@ -567,6 +610,7 @@ class Tensor:
         return self.reshape(tuple(s for i, s in enumerate(self.shape) if not (i in axes and s == 1)))
 
     def unsqueeze(self, axis, *, dim=None):
+        """Insert a size-1 axis at ``axis``: (N, D) with axis=1 -> (N, 1, D)."""
         axis = _axis(axis, dim)
         axis = normalize_axes(axis, self.ndim + 1, "unsqueeze")[0]
         return self.reshape(self.shape[:axis] + (1,) + self.shape[axis:])
@@ -586,7 +630,10 @@ class Tensor:
         return M.Expand.apply(self, shape=full)
 
     def __getitem__(self, index):
+        """Indexing as NumPy: ints, slices, None, Ellipsis, integer arrays (a gather); differentiable."""
         index = _index_arg(index)
+        if _device._cupy is not None:  # index arrays go to this tensor's device (as PyTorch allows)
+            index = _index_to_device(index, self.device)
         try:
             return M.GetItem.apply(self, index=index)
         except IndexError as exc:
@@ -616,14 +663,17 @@ class Tensor:
     # ------------------------------------------------------------------ factories
     @staticmethod
     def zeros(*shape, requires_grad=False, dtype=None, device=None):
+        """A tensor of the given shape filled with 0 (float32 unless ``dtype`` says otherwise)."""
         return _factory(np.zeros, shape, requires_grad, dtype, device)
 
     @staticmethod
     def ones(*shape, requires_grad=False, dtype=None, device=None):
+        """A tensor of the given shape filled with 1 (float32 unless ``dtype`` says otherwise)."""
         return _factory(np.ones, shape, requires_grad, dtype, device)
 
     @staticmethod
     def full(shape, value, requires_grad=False, dtype=None, device=None):
+        """A tensor of ``shape`` filled with ``value``."""
         return _factory(lambda s, dtype: np.full(s, value, dtype=dtype), (shape,), requires_grad, dtype, device)
 
     @staticmethod
@@ -641,6 +691,12 @@ class Tensor:
     @staticmethod
     def arange(start, stop=None, step=1, requires_grad=False, dtype=None, device=None):
         """Like np.arange; int arguments give int64, float ones float32."""
+        lo, hi = (0, start) if stop is None else (start, stop)
+        try:
+            count = max(0, math.ceil((hi - lo) / step))
+        except (TypeError, ValueError, ZeroDivisionError, OverflowError):
+            count = 0  # np.arange reports it
+        check_allocation((count,), np.int64, "arange")
         values = np.arange(start, stop, step) if stop is not None else np.arange(start)
         if dtype is None:
             dtype = np.int64 if values.dtype.kind in "iu" else np.float32
@@ -648,6 +704,8 @@ class Tensor:
 
     @staticmethod
     def eye(n, m=None, requires_grad=False, dtype=None, device=None):
+        """The (n, m) identity matrix (m defaults to n), float32 unless ``dtype`` says otherwise."""
+        check_allocation((n, n if m is None else m), to_dtype(dtype or np.float32), "eye")
         return Tensor(np.eye(n, m, dtype=to_dtype(dtype or np.float32)), requires_grad=requires_grad, device=device)
 
     @staticmethod
@@ -709,11 +767,13 @@ def _shape_arg(shape):
 
 def _resolve_shape(shape: tuple, old: tuple) -> tuple:
     """Fill in a -1 entry of ``shape`` and check that the element count is unchanged."""
-    size = int(np.prod(old))
+    size = math.prod(old)  # Python ints: np.prod would wrap around on huge shapes
     unknown = [i for i, s in enumerate(shape) if s == -1]
-    known = int(np.prod([s for s in shape if s != -1]))
+    known = math.prod(s for s in shape if s != -1)
     if len(unknown) > 1 or any(s < -1 for s in shape):
         raise ValueError(f"reshape: invalid target shape {shape}")
+    if math.prod(s for s in shape if s > 0) > MAX_BYTES:  # even with a 0 size, NumPy refuses
+        raise ValueError(f"reshape: target shape {shape} is too large (sizes multiply past 2**63)")
     if unknown:
         if known == 0 or size % known:
             raise ValueError(f"reshape: cannot reshape a tensor of shape {old} into {shape}")
@@ -734,11 +794,23 @@ def _index_arg(index):
     return index
 
 
+def _index_to_device(index, device):
+    """Move the arrays inside an index (from ``_index_arg``) to ``device``."""
+    if isinstance(index, tuple):
+        return tuple(_index_to_device(i, device) for i in index)
+    if isinstance(index, np.ndarray) or device_of(index) == "cuda":
+        return move(index, device)
+    return index
+
+
 def _factory(make, shape, requires_grad, dtype, device):
     shape = _shape_arg(shape)
     if any(s < 0 for s in shape):
         raise ValueError(f"negative size in shape {shape}")
     dtype = to_dtype(dtype) if dtype is not None else np.dtype(np.float32)
+    # an overflowing shape is a ValueError, more bytes than the machine has a MemoryError,
+    # both before NumPy allocates (or lazily maps) anything: see tinygrad_edu/limits.py
+    check_allocation(shape, dtype, "creating a tensor")
     t = Tensor._from_array(make(shape, dtype=dtype))
     if device is not None and normalize_device(device) != "cpu":
         t.data = move(t.data, "cuda")
@@ -751,7 +823,8 @@ def _tensors(tensors, op):
     tensors = list(tensors)
     if not tensors:
         raise ValueError(f"{op}: expected a non-empty list of tensors")
-    tensors = [t if isinstance(t, Tensor) else Tensor(t) for t in tensors]
+    device = next((t.device for t in tensors if isinstance(t, Tensor)), None)
+    tensors = [t if isinstance(t, Tensor) else Tensor(t, device=device) for t in tensors]
     devices = {t.device for t in tensors}
     if len(devices) > 1:
         raise ValueError(f"{op}: tensors on different devices {sorted(devices)}")
@@ -783,12 +856,23 @@ def stack(tensors, axis=0, *, dim=None) -> Tensor:
 
 
 def where(cond, a, b) -> Tensor:
-    """Elementwise ``a if cond else b`` (cond: bool tensor or array, broadcast with a and b)."""
-    cond_array = cond.data if isinstance(cond, Tensor) else np.asarray(cond)
+    """Elementwise ``a if cond else b`` (cond: bool tensor or array, broadcast with a and b).
+
+    Tensors among cond, a and b must share one device; arrays and numbers go to that device.
+    """
+    given = [(name, t) for name, t in (("cond", cond), ("a", a), ("b", b)) if isinstance(t, Tensor)]
+    device = given[0][1].device if given else "cpu"
+    if any(t.device != device for _, t in given):
+        desc = ", ".join(f"{name} {t.shape} on {t.device}" for name, t in given)
+        raise ValueError(f"where: tensors on different devices: {desc}; move them with .to()")
+    if isinstance(cond, Tensor):
+        cond_array = cond.data
+    else:
+        cond_array = move(cond if is_cupy_array(cond) else np.asarray(cond), device)
     if cond_array.dtype != np.bool_:
         cond_array = cond_array.astype(bool)
     if not isinstance(a, Tensor) and not isinstance(b, Tensor):
-        a = Tensor(a)
+        a = Tensor(a, device=device)
     a_t = a if isinstance(a, Tensor) else b._operand(a)
     b_t = b if isinstance(b, Tensor) else a_t._operand(b)
     if a_t.dtype != b_t.dtype:

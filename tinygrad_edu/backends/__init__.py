@@ -2,7 +2,8 @@
 
 Two tables with identical functions and signatures (``matmul``, ``conv2d_forward``,
 ``conv2d_backward_input``, ``conv2d_backward_weight``, ``max_pool2d_forward``,
-``max_pool2d_backward``, ``avg_pool2d_forward``, ``avg_pool2d_backward``):
+``max_pool2d_backward``, ``avg_pool2d_forward``, ``avg_pool2d_backward``,
+``gelu_forward``, ``gelu_backward``):
 
 * :mod:`.c` - the C kernels in csrc/, compiled through cffi (the default when built);
 * :mod:`.numpy_ref` - the NumPy reference, written for reading; the tests compare the C

@@ -3,7 +3,7 @@
 The module is made by cffi in API mode: cffi reads the declarations from ``csrc/tge.h``
 (between its ``cdef-begin`` / ``cdef-end`` marker comments, preprocessor lines dropped),
 writes a small C wrapper that includes that header, and compiles it together with the
-kernel sources (``threads.c gemm.c conv.c pool.c``) into one shared library.
+kernel sources (``threads.c gemm.c conv.c pool.c activation.c``) into one shared library.
 
 Two ways in:
 
@@ -19,10 +19,21 @@ Two ways in:
   old one loaded).  It needs only cffi, setuptools and a C compiler, so it works when the
   compiled module is missing or broken.
 
-Compiler flags: ``-O3 -std=gnu11 -fopenmp`` and nothing machine-specific; the AVX2 and
+Compiler flags: ``-O3 -std=gnu11 -ffp-contract=fast -fno-math-errno -fopenmp`` and nothing
+machine-specific; the AVX2 and
 AVX-512 GEMM kernels are chosen at run time (see ``csrc/gemm.c``).  Environment knobs:
 ``TGE_OPENMP=0`` builds without OpenMP (on macOS it is off unless ``TGE_OPENMP=1``), and
 ``TGE_CFLAGS`` appends flags (e.g. ``TGE_CFLAGS=-march=native`` for a local build).
+
+``TGE_SANITIZE=1`` makes a debugging build instead, under AddressSanitizer and
+UndefinedBehaviorSanitizer (``-fsanitize=address,undefined,float-cast-overflow
+-fno-omit-frame-pointer -fno-sanitize-recover=all -g -O1 -fno-wrapv``, on compile and link).  Build it somewhere else than the
+checkout, and point the package at it::
+
+    TGE_SANITIZE=1 python -m tinygrad_edu.backends._build --out /tmp/tge_asan
+    TGE_C_MODULE_DIR=/tmp/tge_asan LD_PRELOAD=$(gcc -print-file-name=libasan.so) python ...
+
+(``.ci/sanitizers`` does exactly that; see docs/reliability.md.)
 """
 import os
 import shlex
@@ -38,7 +49,7 @@ _BACKENDS_DIR = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(_BACKENDS_DIR))
 CSRC = os.path.join(ROOT, "csrc")
 HEADER = os.path.join(CSRC, "tge.h")
-SOURCES = ("threads.c", "gemm.c", "conv.c", "pool.c")
+SOURCES = ("threads.c", "gemm.c", "conv.c", "pool.c", "activation.c", "peak.c", "alloc.c", "lstm.c", "relu.c", "optim.c", "loss.c")
 DEPENDS = ("tge.h", "tge_internal.h", "gemm_impl.inc", "gemm_ukernel.inc",
            "conv_impl.inc", "pool_impl.inc")
 
@@ -58,6 +69,20 @@ def read_cdef(header: str = HEADER) -> str:
                            f"'{_CDEF_END}' line")
     body = lines[starts[0] + 1:ends[0]]
     return "\n".join(line for line in body if not line.lstrip().startswith("#"))
+
+
+#: what TGE_SANITIZE=1 adds (the first one also to the link).  float-cast-overflow (a NaN
+#: or out-of-range float converted to an integer) is not part of GCC's "undefined";
+#: -fno-wrapv because Python's own CFLAGS carry -fwrapv, under which signed overflow is
+#: defined and goes unreported
+SANITIZE_FLAGS = ["-fsanitize=address,undefined,float-cast-overflow",
+                  "-fno-omit-frame-pointer", "-fno-sanitize-recover=all", "-g", "-O1",
+                  "-fno-wrapv"]
+
+
+def sanitize_requested() -> bool:
+    """True when TGE_SANITIZE asks for the AddressSanitizer + UBSan build."""
+    return os.environ.get("TGE_SANITIZE", "").strip().lower() not in ("", "0", "no", "false")
 
 
 def _openmp_flags() -> list:
@@ -86,8 +111,14 @@ def make_ffibuilder(relative_paths: bool = True) -> FFI:
     if not os.path.isfile(HEADER):
         raise RuntimeError(f"cannot build the C kernels: {HEADER} not found (the build "
                            "needs a source checkout with its csrc/ folder)")
-    compile_args = ["-O3", "-std=gnu11", "-ffp-contract=fast", "-fvisibility=hidden"]
+    # -fno-math-errno: sqrt/exp need not set errno (nothing reads it), so loops that call
+    # them can vectorise (csrc/optim.c's Adam step)
+    compile_args = ["-O3", "-std=gnu11", "-ffp-contract=fast", "-fno-math-errno",
+                    "-fvisibility=hidden"]
     link_args = []
+    if sanitize_requested():
+        compile_args = compile_args[1:] + SANITIZE_FLAGS  # -O1 instead of -O3
+        link_args += SANITIZE_FLAGS[:1]
     omp = _openmp_flags()
     compile_args += omp
     link_args += omp
@@ -105,6 +136,7 @@ def make_ffibuilder(relative_paths: bool = True) -> FFI:
         include_dirs=[path(CSRC)],
         extra_compile_args=compile_args,
         extra_link_args=link_args,
+        libraries=[] if sys.platform == "win32" else ["m"],  # libm: erf/erff in activation.c
         # one file name for every way of building (_tge_c.cpython-311-x86_64-linux-gnu.so,
         # not .abi3.so), so that a pip build and the in-place rebuild replace each other
         # instead of one shadowing the other
@@ -118,16 +150,20 @@ def make_ffibuilder(relative_paths: bool = True) -> FFI:
 ffibuilder = make_ffibuilder() if os.path.isfile(HEADER) else None
 
 
-def build_in_place(verbose: bool = False) -> str:
-    """Compile the module and put it in ``tinygrad_edu/backends/``; return its path."""
+def build_in_place(verbose: bool = False, out_dir: str = None) -> str:
+    """Compile the module and put it in ``tinygrad_edu/backends/`` (or in ``out_dir``, for
+    a build that must not replace the checkout's, such as the sanitizer one, loaded with
+    ``TGE_C_MODULE_DIR=out_dir``); return its path."""
+    dest_dir = _BACKENDS_DIR if out_dir is None else os.path.abspath(out_dir)
+    os.makedirs(dest_dir, exist_ok=True)
     tmp = tempfile.mkdtemp(prefix="tge_build_")
     try:
         built = make_ffibuilder(relative_paths=False).compile(tmpdir=tmp, verbose=verbose)
-        dest = os.path.join(_BACKENDS_DIR, os.path.basename(built))
-        stale = os.path.join(_BACKENDS_DIR, "_tge_c.abi3.so")  # from older builds
+        dest = os.path.join(dest_dir, os.path.basename(built))
+        stale = os.path.join(dest_dir, "_tge_c.abi3.so")  # from older builds
         if os.path.exists(stale):
             os.remove(stale)
-        staging = os.path.join(_BACKENDS_DIR, f".{os.path.basename(built)}.{os.getpid()}.tmp")
+        staging = os.path.join(dest_dir, f".{os.path.basename(built)}.{os.getpid()}.tmp")
         try:
             shutil.copyfile(built, staging)
             os.chmod(staging, 0o755)
@@ -143,8 +179,15 @@ def build_in_place(verbose: bool = False) -> str:
 def main(argv=None) -> int:
     args = sys.argv[1:] if argv is None else argv
     verbose = "-v" in args or "--verbose" in args
+    out_dir = None
+    if "--out" in args:  # --out DIR: build into DIR, leave the checkout's module alone
+        at = args.index("--out")
+        if at + 1 >= len(args):
+            sys.stderr.write("tinygrad_edu: --out needs a folder\n")
+            return 2
+        out_dir = args[at + 1]
     try:
-        path = build_in_place(verbose=verbose)
+        path = build_in_place(verbose=verbose, out_dir=out_dir)
     except Exception as exc:  # report, do not dump a traceback at the user
         sys.stderr.write(f"tinygrad_edu: building the C kernels failed: {exc}\n")
         return 1

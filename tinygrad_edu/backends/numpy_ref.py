@@ -10,7 +10,11 @@ Shapes use PyTorch's names: ``x (N, C, H, W)``, ``weight (O, C, KH, KW)``, outpu
 Arrays are float32 or float64 (both operands of one call the same); results are new
 C-contiguous arrays of that dtype.
 """
+import math
+
 import numpy as np
+
+from ..limits import check_allocation
 
 _FLOAT_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
 
@@ -94,6 +98,8 @@ def check_matmul(a, b, trans_a, trans_b) -> tuple:
         note = f" ({' and '.join(transposed)} transposed)" if transposed else ""
         raise ValueError(f"matmul: {lead + (m, ka)} @ {lead + (kb, n)}{note}: inner sizes "
                          f"{ka} and {kb} differ")
+    check_allocation((m, n) if batch is None else (batch, m, n), a.dtype,
+                     f"matmul: the output of a {tuple(a.shape)} @ b {tuple(b.shape)}")
     return batch, m, n, ka
 
 
@@ -138,7 +144,9 @@ def check_conv2d_forward(x, w, b, stride, padding) -> tuple:
     check_arrays(op, x=x, weight=w)
     _check_4d(op, x=x, weight=w)
     _check_conv_bias(op, b, w)
-    return check_conv2d(op, x.shape, w.shape, stride, padding)
+    stride, padding, y_shape = check_conv2d(op, x.shape, w.shape, stride, padding)
+    check_allocation(y_shape, x.dtype, f"{op}: the output")
+    return stride, padding, y_shape
 
 
 def check_conv2d_backward_input(gy, w, x_shape, stride, padding) -> tuple:
@@ -150,6 +158,7 @@ def check_conv2d_backward_input(gy, w, x_shape, stride, padding) -> tuple:
     if tuple(gy.shape) != y_shape:
         raise ValueError(f"{op}: gy has shape {tuple(gy.shape)}, expected {y_shape} for input "
                          f"{x_shape} and weight {tuple(w.shape)}")
+    check_allocation(x_shape, gy.dtype, f"{op}: the gradient gx")
     return x_shape, stride, padding, y_shape
 
 
@@ -162,6 +171,7 @@ def check_conv2d_backward_weight(gy, x, w_shape, stride, padding) -> tuple:
     if tuple(gy.shape) != y_shape:
         raise ValueError(f"{op}: gy has shape {tuple(gy.shape)}, expected {y_shape} for input "
                          f"{tuple(x.shape)} and weight {w_shape}")
+    check_allocation(w_shape, gy.dtype, f"{op}: the gradient gw")
     return w_shape, stride, padding, y_shape
 
 
@@ -174,6 +184,8 @@ def check_pool2d(op: str, x_shape, kernel_size, stride, padding) -> tuple:
         raise ValueError(f"{op}: padding {padding} must be at most half the kernel size "
                          f"{kernel_size}")
     n, c, h, w = x_shape
+    if h < 1 or w < 1:
+        raise ValueError(f"{op}: input {tuple(x_shape)} has an empty spatial size")
     oh = _out_size(h, kernel_size[0], stride[0], padding[0])
     ow = _out_size(w, kernel_size[1], stride[1], padding[1])
     if h + 2 * padding[0] < kernel_size[0] or w + 2 * padding[1] < kernel_size[1] \
@@ -186,7 +198,11 @@ def check_pool2d(op: str, x_shape, kernel_size, stride, padding) -> tuple:
 def check_pool2d_forward(op: str, x, kernel_size, stride, padding) -> tuple:
     check_arrays(op, x=x)
     _check_4d(op, x=x)
-    return check_pool2d(op, x.shape, kernel_size, stride, padding)
+    kernel_size, stride, padding, y_shape = check_pool2d(op, x.shape, kernel_size, stride,
+                                                         padding)
+    # max pooling also makes int64 indices of y's shape, at least as large as y itself
+    check_allocation(y_shape, np.int64, f"{op}: the output")
+    return kernel_size, stride, padding, y_shape
 
 
 def check_max_pool2d_backward(gy, indices, x_shape) -> tuple:
@@ -207,6 +223,7 @@ def check_max_pool2d_backward(gy, indices, x_shape) -> tuple:
     if indices.size and (indices.min() < 0 or indices.max() >= plane):
         raise ValueError(f"{op}: indices must lie in [0, H*W) = [0, {plane}) for x_shape "
                          f"{x_shape}, got values in [{indices.min()}, {indices.max()}]")
+    check_allocation(x_shape, gy.dtype, f"{op}: the gradient gx")
     return x_shape
 
 
@@ -221,7 +238,15 @@ def check_avg_pool2d_backward(gy, x_shape, kernel_size, stride, padding) -> tupl
         raise ValueError(f"{op}: gy has shape {tuple(gy.shape)}, expected {y_shape} for "
                          f"x_shape {x_shape}, kernel {kernel_size}, stride {stride}, "
                          f"padding {padding}")
+    check_allocation(x_shape, gy.dtype, f"{op}: the gradient gx")
     return x_shape, kernel_size, stride, padding, y_shape
+
+
+def check_gelu_backward(gy, x) -> None:
+    check_arrays("gelu_backward", gy=gy, x=x)
+    if gy.shape != x.shape:
+        raise ValueError(f"gelu_backward: gy {tuple(gy.shape)} and x {tuple(x.shape)} must "
+                         "have the same shape")
 
 
 # ------------------------------------------------------------------------------------
@@ -393,3 +418,216 @@ def avg_pool2d_backward(gy, x_shape, kernel_size, stride, padding):
         for j in range(kw):
             gxp[:, :, _window_slice(i, sh, oh), _window_slice(j, sw, ow)] += g
     return np.ascontiguousarray(gxp[:, :, ph:ph + h, pw:pw + w])
+
+
+# ------------------------------------------------------------------------------------
+# Activations: the exact GELU (its C twin is csrc/activation.c)
+# ------------------------------------------------------------------------------------
+
+def _normal_cdf_and_pdf(x):
+    """Phi(x) = (1 + erf(x / sqrt 2)) / 2 and phi(x) = exp(-x^2 / 2) / sqrt(2 pi), in float64.
+
+    NumPy has no erf, so Python's math.erf is applied to one element at a time: slow, but
+    correct to the last bit of float64 and easy to read.
+    """
+    x64 = x.astype(np.float64)
+    erf = np.array([math.erf(v / math.sqrt(2.0)) for v in x64.ravel().tolist()],
+                   dtype=np.float64).reshape(x.shape)
+    cdf = 0.5 * (1.0 + erf)
+    pdf = np.exp(-0.5 * x64 * x64) / math.sqrt(2.0 * math.pi)
+    return x64, cdf, pdf
+
+
+def gelu_forward(x):
+    """The exact GELU, elementwise: y = x * Phi(x).
+
+    x: any shape, float32 or float64.  Returns y of x's shape and dtype (computed in
+    float64, then rounded).
+    """
+    check_arrays("gelu_forward", x=x)
+    x64, cdf, _ = _normal_cdf_and_pdf(x)
+    return np.array(x64 * cdf, dtype=x.dtype, order="C")
+
+
+def gelu_backward(gy, x):
+    """Gradient of the exact GELU: gx = gy * (Phi(x) + x * phi(x)).
+
+    gy, x: the same shape and float dtype.  Returns gx of that shape and dtype.
+    """
+    check_gelu_backward(gy, x)
+    x64, cdf, pdf = _normal_cdf_and_pdf(x)
+    return np.array(gy.astype(np.float64) * (cdf + x64 * pdf), dtype=x.dtype, order="C")
+
+
+# ------------------------------------------------------------------------------------
+# One LSTM layer over a whole sequence (the fused recurrent kernel)
+# ------------------------------------------------------------------------------------
+
+def check_lstm(op: str, xw, w_hh, h0, c0) -> tuple:
+    """xw (S, N, 4H), w_hh (4H, H), h0 and c0 (N, H), one float dtype; returns (S, N, H)."""
+    check_arrays(op, xw=xw, w_hh=w_hh, h0=h0, c0=c0)
+    if xw.ndim != 3 or w_hh.ndim != 2 or h0.ndim != 2 or c0.ndim != 2:
+        raise ValueError(f"{op}: expected xw (S, N, 4H), w_hh (4H, H), h0 and c0 (N, H), got "
+                         f"{xw.shape}, {w_hh.shape}, {h0.shape}, {c0.shape}")
+    s, n, g4 = xw.shape
+    h = w_hh.shape[1]
+    if w_hh.shape[0] != 4 * h or g4 != 4 * h or h0.shape != (n, h) or c0.shape != (n, h):
+        raise ValueError(f"{op}: xw {xw.shape}, w_hh {w_hh.shape}, h0 {h0.shape}, c0 {c0.shape}: "
+                         f"need xw (S, N, 4H), w_hh (4H, H), h0 and c0 (N, H)")
+    return s, n, h
+
+
+def check_lstm_backward(w_hh, h0, c0, out, c_all, gates, g_out, g_cn) -> tuple:
+    """lstm_backward's arguments: forward's (see check_lstm) plus out, c_all, g_out
+    (S, N, H) and g_cn None or (N, H), all of one dtype; returns (S, N, H)."""
+    op = "lstm_backward"
+    s, n, h = check_lstm(op, gates, w_hh, h0, c0)
+    named = dict(out=out, c_all=c_all, g_out=g_out)
+    if g_cn is not None:
+        named["g_cn"] = g_cn
+    check_arrays(op, gates=gates, **named)
+    for name, arr in named.items():
+        want = (n, h) if name == "g_cn" else (s, n, h)
+        if arr.shape != want:
+            raise ValueError(f"{op}: {name} {_describe(arr)} should have shape {want} for "
+                             f"gates {tuple(gates.shape)}")
+    return s, n, h
+
+
+def _sigmoid(z):
+    return 1 / (1 + np.exp(-z))
+
+
+def lstm_forward(xw, w_hh, h0, c0, reverse=False):
+    """One LSTM layer (gate order i, f, g, o) from its input projection.
+
+    xw: (S, N, 4H) = x @ W_ih^T + b_ih + b_hh;  w_hh: (4H, H);  h0, c0: (N, H).
+    Returns (out, c_all, gates): out (S, N, H) the hidden state at every position (out[t] is
+    position t also when ``reverse`` reads the sequence from the end), c_all (S, N, H) the
+    cell states, gates (S, N, 4H) the activated gates i, f, g, o (what backward needs).
+    """
+    s, n, hid = check_lstm("lstm_forward", xw, w_hh, h0, c0)
+    out = np.empty((s, n, hid), xw.dtype)
+    c_all = np.empty((s, n, hid), xw.dtype)
+    gates = np.empty(xw.shape, xw.dtype)
+    h, c = h0, c0
+    for t in (range(s - 1, -1, -1) if reverse else range(s)):
+        z = xw[t] + h @ w_hh.T                                  # (N, 4H)
+        i, f = _sigmoid(z[:, :hid]), _sigmoid(z[:, hid:2 * hid])
+        g, o = np.tanh(z[:, 2 * hid:3 * hid]), _sigmoid(z[:, 3 * hid:])
+        c = f * c + i * g
+        h = o * np.tanh(c)
+        out[t], c_all[t] = h, c
+        gates[t] = np.concatenate([i, f, g, o], axis=1)
+    return out, c_all, gates
+
+
+def lstm_backward(w_hh, h0, c0, out, c_all, gates, g_out, g_cn=None, reverse=False):
+    """Gradients of :func:`lstm_forward` (backpropagation through time).
+
+    g_out: dL/d out (S, N, H); g_cn: dL/d c_n (N, H) or None.  The other arguments are
+    forward's inputs and results.  Returns (g_xw (S, N, 4H), g_h0, g_c0 (N, H),
+    g_w_hh (4H, H)).
+    """
+    s, n, hid = check_lstm_backward(w_hh, h0, c0, out, c_all, gates, g_out, g_cn)
+    order = list(range(s - 1, -1, -1) if reverse else range(s))
+    g_xw = np.empty(gates.shape, gates.dtype)
+    g_w_hh = np.zeros(w_hh.shape, w_hh.dtype)
+    dh = np.zeros((n, hid), gates.dtype)
+    dc = np.zeros((n, hid), gates.dtype) if g_cn is None else g_cn.astype(gates.dtype)
+    for k in range(s - 1, -1, -1):                              # forward's order, backwards
+        t = order[k]
+        h_prev = h0 if k == 0 else out[order[k - 1]]
+        c_prev = c0 if k == 0 else c_all[order[k - 1]]
+        i, f = gates[t][:, :hid], gates[t][:, hid:2 * hid]
+        g, o = gates[t][:, 2 * hid:3 * hid], gates[t][:, 3 * hid:]
+        dh = dh + g_out[t]
+        tc = np.tanh(c_all[t])
+        d_o = dh * tc
+        dc = dc + dh * o * (1 - tc * tc)
+        dz = np.concatenate([dc * g * i * (1 - i), dc * c_prev * f * (1 - f),
+                             dc * i * (1 - g * g), d_o * o * (1 - o)], axis=1)
+        dc = dc * f
+        g_xw[t] = dz
+        g_w_hh += dz.T @ h_prev
+        dh = dz @ w_hh
+    return g_xw, dh, dc, g_w_hh
+
+
+# ------------------------------------------------------------------------------------
+# Rectifier
+# ------------------------------------------------------------------------------------
+
+def check_same_shape(op: str, **arrays) -> None:
+    """Float arrays of one dtype and one shape (elementwise kernels with several inputs)."""
+    check_arrays(op, **arrays)
+    shapes = {tuple(a.shape) for a in arrays.values()}
+    if len(shapes) > 1:
+        described = ", ".join(f"{n} {_describe(a)}" for n, a in arrays.items())
+        raise ValueError(f"{op}: shapes differ ({described})")
+
+
+def relu_forward(x):
+    """y = x * (x > 0): x where positive, else 0 (NaN stays NaN).  Any shape."""
+    check_arrays("relu_forward", x=x)
+    with np.errstate(invalid="ignore"):  # -inf * 0 is NaN, as in the C kernel
+        return x * (x > 0)
+
+
+def relu_backward(gy, x):
+    """gx = gy * (x > 0), with x the forward input.  gy, x: one shape and float dtype."""
+    check_same_shape("relu_backward", gy=gy, x=x)
+    with np.errstate(invalid="ignore"):
+        return gy * (x > 0)
+
+
+# ------------------------------------------------------------------------------------
+# Softmax cross-entropy with class targets (the fused loss)
+# ------------------------------------------------------------------------------------
+
+def check_softmax_xent(op: str, x, target, g=None, ignore_index=None) -> None:
+    """x (N, C) float; target (N,) int64; g (N,) of x's dtype when given.  With
+    ``ignore_index`` given, every target must be a class in [0, C) or ignore_index (the C
+    kernel would refuse it, and NumPy's indexing would wrap a negative one around)."""
+    check_arrays(op, x=x) if g is None else check_arrays(op, x=x, g=g)
+    if x.ndim != 2 or not isinstance(target, np.ndarray) or target.dtype != np.int64 \
+            or target.shape != x.shape[:1] or (g is not None and g.shape != x.shape[:1]):
+        raise ValueError(f"{op}: expected logits (N, C), int64 target (N,)"
+                         f"{' and g (N,)' if g is not None else ''}, got {_describe(x)}, "
+                         f"{_describe(target) if isinstance(target, np.ndarray) else target!r}"
+                         f"{', ' + _describe(g) if g is not None else ''}")
+    if ignore_index is not None and target.size:
+        bad = (target != ignore_index) & ((target < 0) | (target >= x.shape[1]))
+        if bad.any():
+            raise ValueError(f"{op}: target values must be classes in [0, {x.shape[1]}) or "
+                             f"ignore_index={ignore_index}, got {target[bad][:5].tolist()}")
+
+
+def softmax_xent_forward(logits, target, ignore_index=-100):
+    """Log-softmax and per-row cross-entropy.
+
+    logits: (N, C) float32/float64; target: (N,) int64 classes in [0, C) or ignore_index.
+    Returns (logp (N, C), losses (N,)) with losses[i] = -logp[i, target[i]], 0 where
+    target[i] == ignore_index.
+    """
+    check_softmax_xent("softmax_xent_forward", logits, target, ignore_index=ignore_index)
+    if logits.shape[1] == 0:  # no class: every target is ignore_index (checked), loss 0
+        return logits.copy(), np.zeros(logits.shape[0], logits.dtype)
+    shifted = logits - logits.max(axis=1, keepdims=True)
+    logp = shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))
+    valid = target != ignore_index
+    picked = np.take_along_axis(logp, np.where(valid, target, 0)[:, None], axis=1)[:, 0]
+    return logp, np.where(valid, -picked, logits.dtype.type(0))
+
+
+def softmax_xent_backward(logp, target, ignore_index, g):
+    """d(sum_i g[i] * losses[i]) / d logits = g[:, None] * (exp(logp) - onehot(target)),
+    rows with target == ignore_index zero.  logp: (N, C) from forward; g: (N,)."""
+    check_softmax_xent("softmax_xent_backward", logp, target, g, ignore_index=ignore_index)
+    valid = target != ignore_index
+    grad = np.exp(logp)
+    rows = np.flatnonzero(valid)
+    grad[rows, target[rows]] -= 1
+    grad *= g[:, None]
+    grad[~valid] = 0  # exactly 0, even where g or logp is not finite
+    return grad

@@ -597,7 +597,8 @@ class BertModel(BertPreTrainedModel):
         """(N, T) mask of 1 (keep) / 0 (pad) -> additive bias (N, 1, 1, T): 0 where kept,
         the most negative finite float where padded, as the original computes it."""
         mask = attention_mask.astype(dtype)[:, None, None, :]
-        return Tensor((dtype.type(1.0) - mask) * np.finfo(dtype).min)
+        return Tensor((dtype.type(1.0) - mask) * np.finfo(dtype).min,
+                      device=next(iter(self.parameters())).device)
 
     def forward(self, input_ids, attention_mask=None, token_type_ids=None, position_ids=None,
                 output_hidden_states: bool = False, output_attentions: bool = False) -> ModelOutput:
@@ -709,7 +710,7 @@ class BertForSequenceClassification(BertPreTrainedModel):
 
     def loss(self, logits: Tensor, labels) -> Tensor:
         """The training loss for ``labels`` (see the class docstring for the three cases)."""
-        labels = labels if isinstance(labels, Tensor) else Tensor(np.asarray(labels))
+        labels = labels if isinstance(labels, Tensor) else Tensor(np.asarray(labels), device=logits.device)
         problem = self.config.problem_type
         if problem is None:
             if self.num_labels == 1:
@@ -742,9 +743,9 @@ def mean_pooling(last_hidden_state: Tensor, attention_mask) -> Tensor:
         raise ValueError(f"mean_pooling: attention_mask {mask.shape} does not match hidden states "
                          f"{tuple(last_hidden_state.shape)}")
     dtype = last_hidden_state.dtype
-    weights = Tensor(mask.astype(dtype)[:, :, None])
+    weights = Tensor(mask.astype(dtype)[:, :, None], device=last_hidden_state.device)
     counts = np.maximum(mask.sum(axis=1, keepdims=True).astype(dtype), dtype.type(1e-9))
-    return (last_hidden_state * weights).sum(axis=1) / Tensor(counts)
+    return (last_hidden_state * weights).sum(axis=1) / Tensor(counts, device=last_hidden_state.device)
 
 
 def l2_normalize(x: Tensor, eps: float = 1e-12) -> Tensor:

@@ -10,6 +10,7 @@ import math
 
 import numpy as np
 
+from ..device import is_cupy_array
 from ..ops import elementwise as E
 from ..ops import nn as NNOps
 from ..ops.conv import Conv2d, conv_output_size, pair
@@ -24,11 +25,12 @@ __all__ = [
 ]
 
 
-def _tensor(x, name: str, op: str) -> Tensor:
+def _tensor(x, name: str, op: str, device=None) -> Tensor:
+    """``x`` as a Tensor; arrays, lists and numbers are put on ``device`` (default: the CPU)."""
     if isinstance(x, Tensor):
         return x
-    if isinstance(x, (np.ndarray, list, tuple, float, int)):
-        return Tensor(x)
+    if isinstance(x, (np.ndarray, list, tuple, float, int)) or is_cupy_array(x):
+        return Tensor(x, device=device)
     raise TypeError(f"{op}: {name} must be a Tensor, got {type(x).__name__}")
 
 
@@ -39,7 +41,20 @@ def _float(x, name: str, op: str) -> Tensor:
     return x
 
 
+def _same_device(op: str, **tensors) -> None:
+    """ValueError naming each tensor's device unless all given tensors share one device."""
+    items = [(k, t) for k, t in tensors.items() if t is not None]
+    if len({t.device for _, t in items}) > 1:
+        desc = ", ".join(f"{k} {t.shape} on {t.device}" for k, t in items)
+        raise ValueError(f"{op}: inputs are on different devices: {desc}; move them with .to()")
+
+
 def _same_dtype(op: str, **tensors) -> None:
+    arrays = [t.data for t in tensors.values() if t is not None]
+    if arrays:  # the common case, checked without building sets: one dtype, all on the CPU
+        dtype = arrays[0].dtype
+        if all(type(a) is np.ndarray and a.dtype == dtype for a in arrays):
+            return
     items = [(k, t) for k, t in tensors.items() if t is not None]
     dtypes = {t.dtype for _, t in items}
     if len(dtypes) > 1:
@@ -75,16 +90,18 @@ def sigmoid(x: Tensor) -> Tensor:
 
 
 def tanh(x: Tensor) -> Tensor:
+    """Hyperbolic tangent, elementwise. Any shape."""
     return _tensor(x, "x", "tanh").tanh()
 
 
 def softmax(x: Tensor, axis: int = -1, *, dim=None) -> Tensor:
-    """exp(x) / sum(exp(x)) along ``axis``, shifted by the max so that it never overflows."""
+    """exp(x) / sum(exp(x)) along ``axis``, shifted by the max so that it never overflows.
+    Any shape; returns x's shape."""
     return _tensor(x, "x", "softmax").softmax(axis if dim is None else dim)
 
 
 def log_softmax(x: Tensor, axis: int = -1, *, dim=None) -> Tensor:
-    """x - logsumexp(x) along ``axis`` (stable for logits of any size)."""
+    """x - logsumexp(x) along ``axis`` (stable for logits of any size). Any shape; returns x's shape."""
     return _tensor(x, "x", "log_softmax").log_softmax(axis if dim is None else dim)
 
 
@@ -177,7 +194,9 @@ def avg_pool2d(x: Tensor, kernel_size, stride=None, padding=0) -> Tensor:
 
 def pad(x: Tensor, pad, mode: str = "constant", value: float = 0.0) -> Tensor:
     """PyTorch-style padding: ``pad`` = (left, right) for the last axis, then (top, bottom) for
-    the one before, and so on. Only ``mode="constant"``. (``Tensor.pad`` takes NumPy-style widths.)"""
+    the one before, and so on. Only ``mode="constant"``. (``Tensor.pad`` takes NumPy-style widths.)
+    x: any shape; the padded axes grow by before + after: (N, C, H, W) with pad=(1, 1, 2, 2) ->
+    (N, C, H + 4, W + 2)."""
     x = _tensor(x, "x", "pad")
     if mode != "constant":
         raise ValueError(f"pad: only mode='constant' is supported, got {mode!r}")
@@ -191,7 +210,8 @@ def pad(x: Tensor, pad, mode: str = "constant", value: float = 0.0) -> Tensor:
 
 
 def dropout(x: Tensor, p: float = 0.5, training: bool = True) -> Tensor:
-    """Zero each element with probability p and scale the rest by 1/(1-p) (identity when not training)."""
+    """Zero each element with probability p and scale the rest by 1/(1-p) (identity when not training).
+    Any shape; returns x's shape."""
     if not 0.0 <= p <= 1.0:
         raise ValueError(f"dropout: probability p must be in [0, 1], got {p}")
     x = _float(x, "x", "dropout")
@@ -203,7 +223,9 @@ def dropout(x: Tensor, p: float = 0.5, training: bool = True) -> Tensor:
 def embedding(ids, weight: Tensor, padding_idx: int | None = None) -> Tensor:
     """Rows of ``weight`` picked by ``ids``.  ids: int64 (*), weight: (V, D) -> (*, D)."""
     weight = _float(weight, "weight", "embedding")
-    ids = ids if isinstance(ids, Tensor) else Tensor(np.asarray(ids))
+    if not isinstance(ids, Tensor):
+        ids = Tensor(ids if is_cupy_array(ids) else np.asarray(ids), device=weight.device)
+    _same_device("embedding", ids=ids, weight=weight)
     if ids.dtype.kind not in "iu":
         raise TypeError(f"embedding: ids must be integers, got {ids.dtype} with shape {ids.shape}")
     if weight.ndim != 2:
@@ -220,7 +242,8 @@ def embedding(ids, weight: Tensor, padding_idx: int | None = None) -> Tensor:
 
 
 def layer_norm(x: Tensor, normalized_shape, weight=None, bias=None, eps: float = 1e-5) -> Tensor:
-    """Normalise over the trailing ``normalized_shape`` axes, then ``* weight + bias``."""
+    """Normalise over the trailing ``normalized_shape`` axes, then ``* weight + bias``.
+    x: (*, *normalized_shape), weight, bias: normalized_shape -> x's shape."""
     x = _float(x, "x", "layer_norm")
     shape = (normalized_shape,) if isinstance(normalized_shape, int) else tuple(normalized_shape)
     if x.shape[x.ndim - len(shape):] != shape or len(shape) > x.ndim:
@@ -256,9 +279,11 @@ def scaled_dot_product_attention(q, k, v, attn_mask=None, dropout_p: float = 0.0
     if is_causal:
         if attn_mask is not None:
             raise ValueError("scaled_dot_product_attention: give attn_mask or is_causal, not both")
-        attn_mask = Tensor(np.tril(np.ones((L, S), dtype=bool)))
+        attn_mask = Tensor(np.tril(np.ones((L, S), dtype=bool)), device=q.device)
     if attn_mask is not None:
-        mask = attn_mask if isinstance(attn_mask, Tensor) else Tensor(np.asarray(attn_mask))
+        mask = attn_mask if isinstance(attn_mask, Tensor) else Tensor(
+            attn_mask if is_cupy_array(attn_mask) else np.asarray(attn_mask), device=q.device)
+        _same_device("scaled_dot_product_attention", q=q, attn_mask=mask)
         try:
             np.broadcast_shapes(mask.shape, scores.shape)
         except ValueError:
@@ -298,7 +323,8 @@ def cross_entropy(logits, target, reduction: str = "mean", ignore_index: int = -
     """
     _check_reduction(reduction, "cross_entropy")
     logits = _float(logits, "logits", "cross_entropy")
-    target = _tensor(target, "target", "cross_entropy")
+    target = _tensor(target, "target", "cross_entropy", device=logits.device)
+    _same_device("cross_entropy", logits=logits, target=target)
     if logits.ndim == 1:
         logits = logits.unsqueeze(0)
         target = target.reshape(1) if target.dtype.kind in "iu" else target.unsqueeze(0)
@@ -329,6 +355,8 @@ def cross_entropy(logits, target, reduction: str = "mean", ignore_index: int = -
 
 def _check_classes(target: Tensor, n_classes: int, ignore_index: int, op: str) -> None:
     t = target.numpy()
+    if t.size and 0 <= t.min() and t.max() < n_classes:  # every entry a class: no mask needed
+        return
     valid = t[t != ignore_index]
     if valid.size and (valid.min() < 0 or valid.max() >= n_classes):
         raise IndexError(f"{op}: target values must lie in [0, {n_classes}), got [{valid.min()}, {valid.max()}]")
@@ -338,7 +366,8 @@ def nll_loss(logp, target, reduction: str = "mean", ignore_index: int = -100) ->
     """-logp[target]: the loss for log-probabilities. logp: (N, C) [or (N, C, d...)], target: int64 (N,) [(N, d...)]."""
     _check_reduction(reduction, "nll_loss")
     logp = _float(logp, "input", "nll_loss")
-    target = _tensor(target, "target", "nll_loss")
+    target = _tensor(target, "target", "nll_loss", device=logp.device)
+    _same_device("nll_loss", input=logp, target=target)
     if target.dtype.kind not in "iu":
         raise TypeError(f"nll_loss: target must hold int64 class indices, got {target.dtype}")
     if logp.ndim < 2:
@@ -354,25 +383,26 @@ def nll_loss(logp, target, reduction: str = "mean", ignore_index: int = -100) ->
 
 def _pair_loss_args(a, b, op, same_shape=True):
     a = _float(a, "input", op)
-    b = _tensor(b, "target", op)
+    b = _tensor(b, "target", op, device=a.device)
+    _same_device(op, input=a, target=b)
     if b.dtype != a.dtype:
         b = b.astype(a.dtype)
     if same_shape and a.shape != b.shape:
         raise ValueError(f"{op}: input {a.shape} and target {b.shape} must have the same shape")
-    if a.device != b.device:
-        raise ValueError(f"{op}: input on {a.device}, target on {b.device}")
     return a, b
 
 
 def binary_cross_entropy(p, target, reduction: str = "mean") -> Tensor:
-    """-(t log p + (1 - t) log(1 - p)) for probabilities p in [0, 1] (logs clamped at -100)."""
+    """-(t log p + (1 - t) log(1 - p)) for probabilities p in [0, 1] (logs clamped at -100).
+    p, target: the same shape (any); returns a scalar, or p's shape with reduction="none"."""
     _check_reduction(reduction, "binary_cross_entropy")
     p, target = _pair_loss_args(p, target, "binary_cross_entropy")
     return NNOps.BinaryCrossEntropy.apply(p, target, reduction=reduction)
 
 
 def binary_cross_entropy_with_logits(logits, target, reduction: str = "mean") -> Tensor:
-    """binary_cross_entropy(sigmoid(logits), target) computed stably from the logits."""
+    """binary_cross_entropy(sigmoid(logits), target) computed stably from the logits.
+    logits, target: the same shape (any); returns a scalar, or that shape with reduction="none"."""
     _check_reduction(reduction, "binary_cross_entropy_with_logits")
     logits, target = _pair_loss_args(logits, target, "binary_cross_entropy_with_logits")
     return NNOps.BinaryCrossEntropyWithLogits.apply(logits, target, reduction=reduction)

@@ -12,6 +12,7 @@ import numpy as np
 
 from ..autograd import Function
 from ..device import array_module
+from .kernel_table import kernels_for
 
 
 def unbroadcast(grad, shape: tuple):
@@ -237,15 +238,33 @@ class Sigmoid(Function):
         return (g * self.out * (1 - self.out),)
 
 
+def _table_with(x, *names):
+    """The kernel table for ``x``'s device if it has every kernel in ``names``, else None."""
+    try:
+        table = kernels_for(x)
+    except ImportError:  # a device without a kernel table module
+        return None
+    return table if all(hasattr(table, n) for n in names) else None
+
+
 class ReLU(Function):
-    """out = max(x, 0);  dx = g where x > 0, else 0."""
+    """out = max(x, 0) = x * (x > 0);  dx = g * (x > 0).
+
+    One pass each way through the kernel table's ``relu_forward`` / ``relu_backward``
+    (csrc/relu.c; NumPy needs a comparison and a multiply), the formula itself otherwise.
+    """
 
     def forward(self, x):
-        self.mask = x > 0
-        return x * self.mask
+        self.x = x
+        self.table = _table_with(x, "relu_forward", "relu_backward") if x.dtype.kind == "f" else None
+        if self.table is not None:
+            return self.table.relu_forward(x)
+        return x * (x > 0)
 
     def backward(self, g):
-        return (g * self.mask,)
+        if self.table is not None and g.dtype == self.x.dtype:
+            return (self.table.relu_backward(g, self.x),)
+        return (g * (self.x > 0),)
 
 
 class LeakyReLU(Function):
@@ -260,22 +279,27 @@ class LeakyReLU(Function):
         return (array_module(g).where(self.mask, g, g * g.dtype.type(self.slope)),)
 
 
-def erf(x):
-    """The error function, elementwise, accurate to the last bit of float64.
+def _gelu_kernels(x):
+    """The kernel table with the fused exact GELU for ``x``'s device, or None.
 
-    NumPy has no erf; the C backend computes it with libm's erf/erff, and this fallback applies
-    Python's ``math.erf`` to each element (slow, but exact and dependency-free).
+    On the CPU that is the C table (csrc/activation.c, libm's erf/erff) or its NumPy twin
+    (``numpy_ref.gelu_forward``, Python's math.erf per element); a table without
+    ``gelu_forward`` (e.g. the GPU's, until it has one) gets the formula below instead.
     """
+    try:
+        table = kernels_for(x)
+    except ImportError:  # a device without a kernel table module
+        return None
+    return table if hasattr(table, "gelu_forward") and hasattr(table, "gelu_backward") else None
+
+
+def erf(x):
+    """The error function, elementwise, for arrays the GELU kernels do not cover (the GPU)."""
     xp = array_module(x)
     if xp is not np:
         import cupyx.scipy.special  # noqa: F401 - only reached on the GPU
 
         return cupyx.scipy.special.erf(x)
-    from ..backends import kernels
-
-    table = kernels()
-    if hasattr(table, "erf"):
-        return table.erf(x)
     return np.vectorize(math.erf, otypes=[x.dtype])(x) if x.size else x.copy()
 
 
@@ -286,6 +310,9 @@ class GELU(Function):
                     dx = g * (Phi(x) + x * phi(x)),  phi(x) = e^(-x^2/2) / sqrt(2 pi);
     "tanh":         out = x/2 * (1 + tanh(u)), u = sqrt(2/pi) (x + 0.044715 x^3),
                     dx = g * (0.5 (1 + t) + x/2 (1 - t^2) sqrt(2/pi) (1 + 3*0.044715 x^2)).
+
+    The exact form runs as one fused kernel per pass, ``gelu_forward(x)`` and
+    ``gelu_backward(g, x)`` of the kernel table (docs/tutorials/08_writing_a_c_kernel.md).
     """
 
     def forward(self, x, approximate="none"):
@@ -295,6 +322,10 @@ class GELU(Function):
             k = x.dtype.type(math.sqrt(2.0 / math.pi))
             self.t = xp.tanh(k * (x + x.dtype.type(0.044715) * x * x * x))
             return x.dtype.type(0.5) * x * (1 + self.t)
+        # out = x * Phi(x), Phi(x) = (1 + erf(x / sqrt 2)) / 2
+        self.table = _gelu_kernels(x)
+        if self.table is not None:
+            return self.table.gelu_forward(x)
         self.cdf = (1 + erf(x * x.dtype.type(1 / math.sqrt(2.0)))) * x.dtype.type(0.5)
         return x * self.cdf
 
@@ -306,6 +337,9 @@ class GELU(Function):
             du = k * (1 + x.dtype.type(3 * 0.044715) * x * x)
             t = self.t
             return (g * (x.dtype.type(0.5) * (1 + t) + x.dtype.type(0.5) * x * (1 - t * t) * du),)
+        # dx = g * (Phi(x) + x * phi(x)), phi(x) = e^(-x^2/2) / sqrt(2 pi)
+        if self.table is not None:
+            return (self.table.gelu_backward(g.astype(x.dtype, copy=False), x),)
         pdf = xp.exp(x * x * x.dtype.type(-0.5)) * x.dtype.type(1 / math.sqrt(2 * math.pi))
         return (g * (self.cdf + x * pdf),)
 

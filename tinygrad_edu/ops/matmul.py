@@ -9,12 +9,21 @@ The kernels take transpose flags, so B^T and A^T are never materialised.
 """
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from ..autograd import Function
 from ..device import array_module
 from .elementwise import unbroadcast
 from .kernel_table import is_float, kernels_for
+
+
+def _rows(shape: tuple, keep: int = 1) -> tuple:
+    """``shape`` with its leading axes merged into one, keeping the last ``keep``: the
+    explicit form of ``reshape(-1, ...)``, which NumPy cannot resolve when a kept size is 0
+    (a (3, 0) @ (0, 4) product is legal and gives zeros)."""
+    return (math.prod(shape[:-keep]),) + tuple(shape[-keep:])
 
 
 def check_matmul_shapes(a_shape: tuple, b_shape: tuple) -> None:
@@ -46,17 +55,17 @@ class MatMul(Function):
         b2 = b.reshape(-1, 1) if b.ndim == 1 else b
         self.a2, self.b2 = a2, b2
         if not is_float(a2):
-            out = np.matmul(a2, b2)
+            out = array_module(a2).matmul(a2, b2)
         elif b2.ndim == 2:
             # (..., M, K) @ (K, N): fold every leading axis of a into the rows of one GEMM.
             k, n = b2.shape
-            out = kernels_for(a2).matmul(a2.reshape(-1, k), b2).reshape(a2.shape[:-1] + (n,))
+            out = kernels_for(a2).matmul(a2.reshape(_rows(a2.shape)), b2).reshape(a2.shape[:-1] + (n,))
         else:
             batch = np.broadcast_shapes(a2.shape[:-2], b2.shape[:-2])
             self.batch = batch
             xp = array_module(a2)
-            a3 = xp.broadcast_to(a2, batch + a2.shape[-2:]).reshape((-1,) + a2.shape[-2:])
-            b3 = xp.broadcast_to(b2, batch + b2.shape[-2:]).reshape((-1,) + b2.shape[-2:])
+            a3 = xp.broadcast_to(a2, batch + a2.shape[-2:]).reshape(_rows(batch + a2.shape[-2:], 2))
+            b3 = xp.broadcast_to(b2, batch + b2.shape[-2:]).reshape(_rows(batch + b2.shape[-2:], 2))
             out = kernels_for(a3).matmul(a3, b3).reshape(batch + (a2.shape[-2], b2.shape[-1]))
         return self._squeeze_vectors(out)
 
@@ -73,17 +82,16 @@ class MatMul(Function):
         kern = kernels_for(g)
         ga = gb = None
         if b2.ndim == 2:
-            k = b2.shape[0]
-            g2 = g.reshape(-1, n)
+            g2 = g.reshape(math.prod(a2.shape[:-1]), n)  # the rows of the forward's GEMM
             if self.needs_input_grad[0]:
                 ga = kern.matmul(g2, b2, trans_b=True).reshape(self.a_shape)
             if self.needs_input_grad[1]:
-                gb = kern.matmul(a2.reshape(-1, k), g2, trans_a=True).reshape(self.b_shape)
+                gb = kern.matmul(a2.reshape(_rows(a2.shape)), g2, trans_a=True).reshape(self.b_shape)
             return ga, gb
-        g3 = g.reshape((-1, m, n))
+        g3 = g.reshape(_rows(self.batch + (m, n), 2))
         xp = array_module(g)
-        a3 = xp.broadcast_to(a2, self.batch + a2.shape[-2:]).reshape((-1,) + a2.shape[-2:])
-        b3 = xp.broadcast_to(b2, self.batch + b2.shape[-2:]).reshape((-1,) + b2.shape[-2:])
+        a3 = xp.broadcast_to(a2, self.batch + a2.shape[-2:]).reshape(_rows(self.batch + a2.shape[-2:], 2))
+        b3 = xp.broadcast_to(b2, self.batch + b2.shape[-2:]).reshape(_rows(self.batch + b2.shape[-2:], 2))
         if self.needs_input_grad[0]:
             ga = kern.matmul(g3, b3, trans_b=True).reshape(self.batch + a2.shape[-2:])
             ga = unbroadcast(ga, a2.shape).reshape(self.a_shape)

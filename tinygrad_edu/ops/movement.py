@@ -8,7 +8,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..autograd import Function
-from ..device import array_module
+from ..device import array_module, scatter_add
 
 
 class Reshape(Function):
@@ -66,7 +66,7 @@ class GetItem(Function):
         xp = array_module(g)
         grad = xp.zeros(self.in_shape, dtype=g.dtype)
         if _has_advanced_index(self.index):
-            xp.add.at(grad, self.index, g)
+            scatter_add(grad, self.index, g)
         else:
             grad[self.index] = g
         return (grad,)

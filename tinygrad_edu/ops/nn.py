@@ -6,11 +6,13 @@ fewer temporary arrays and a numerically stable formula (log-sum-exp instead of 
 """
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from .. import rng
 from ..autograd import Function
-from ..device import array_module
+from ..device import array_module, scatter_add
 from .elementwise import stable_sigmoid, unbroadcast
 from .kernel_table import kernels_for
 
@@ -23,7 +25,7 @@ class Linear(Function):
 
     def forward(self, x, w, b=None):
         self.x_shape = x.shape
-        self.x2 = x.reshape(-1, x.shape[-1])
+        self.x2 = x.reshape(math.prod(x.shape[:-1]), x.shape[-1])  # not -1: sizes may be 0
         self.w = w
         y = kernels_for(x).matmul(self.x2, w, trans_b=True)
         if b is not None:
@@ -32,7 +34,7 @@ class Linear(Function):
 
     def backward(self, g):
         kern = kernels_for(g)
-        g2 = g.reshape(-1, g.shape[-1])
+        g2 = g.reshape(math.prod(g.shape[:-1]), g.shape[-1])
         gx = kern.matmul(g2, self.w).reshape(self.x_shape) if self.needs_input_grad[0] else None
         gw = kern.matmul(g2, self.x2, trans_a=True) if self.needs_input_grad[1] else None
         if len(self.needs_input_grad) == 3:
@@ -53,7 +55,7 @@ class Embedding(Function):
     def backward(self, g):
         xp = array_module(g)
         gw = xp.zeros(self.shape, dtype=g.dtype)
-        xp.add.at(gw, self.ids.reshape(-1), g.reshape(-1, self.shape[1]))
+        scatter_add(gw, self.ids.reshape(-1), g.reshape(self.ids.size, self.shape[1]))
         if self.padding_idx is not None:
             gw[self.padding_idx] = 0
         return (gw,)
@@ -105,10 +107,7 @@ class Dropout(Function):
     """y = x * mask / (1 - p), mask ~ Bernoulli(1 - p);  dx = g * mask / (1 - p)."""
 
     def forward(self, x, p=0.5):
-        xp = array_module(x)
-        keep = rng.generator().random(x.shape) >= p
-        if xp is not np:
-            keep = xp.asarray(keep)
+        keep = rng.random(x.shape, array_module(x)) >= p  # drawn on x's device
         scale = x.dtype.type(0.0 if p >= 1 else 1.0 / (1.0 - p))
         self.mask = keep * scale
         return x * self.mask
@@ -154,6 +153,16 @@ class CrossEntropy(_Loss):
 
     def forward(self, logits, target, reduction="mean", ignore_index=-100, soft=False):
         xp = array_module(logits)
+        self.table = None
+        if not soft and target.dtype == np.int64:
+            # class targets: one fused kernel call each way (csrc/loss.c or its NumPy twin)
+            table = kernels_for(logits)
+            if hasattr(table, "softmax_xent_forward"):
+                self.table, self.soft, self.target = table, False, target
+                self.ignore_index = int(ignore_index)
+                self.logp, losses = table.softmax_xent_forward(logits, target, self.ignore_index)
+                count = target.shape[0] - int(xp.count_nonzero(target == ignore_index))
+                return self.reduce(losses, reduction, count=count)
         shifted = logits - logits.max(axis=1, keepdims=True)
         self.logp = shifted - xp.log(xp.exp(shifted).sum(axis=1, keepdims=True))
         self.soft, self.target = soft, target
@@ -168,6 +177,10 @@ class CrossEntropy(_Loss):
 
     def backward(self, g):
         xp = array_module(g)
+        if self.table is not None:
+            g_rows = xp.ascontiguousarray(self.expand(g), dtype=self.logp.dtype)
+            return self.table.softmax_xent_backward(self.logp, self.target, self.ignore_index,
+                                                    g_rows), None
         g = self.expand(g)[:, None]
         probs = xp.exp(self.logp)
         if self.soft:

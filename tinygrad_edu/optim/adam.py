@@ -20,6 +20,7 @@ the correction of v only, exactly as PyTorch does.
 from __future__ import annotations
 
 from ..device import array_module
+from ._fused import adam_step_group
 from .optimizer import Optimizer, check_number
 
 
@@ -60,6 +61,12 @@ class Adam(Optimizer):
         for i, beta in enumerate(betas):
             check_number(f"beta parameter at index {i}", beta, low=0.0, high=1.0, high_open=True)
         check_number("weight_decay value", hp["weight_decay"], low=0.0)
+
+    def _step_group(self, group, params, grads):
+        """All parameters of the group in one C call (optim/_fused.py, csrc/optim.c) when
+        the C backend runs them; else the reference loop over :meth:`_update`."""
+        if not adam_step_group(self, group, params, grads):
+            super()._step_group(group, params, grads)
 
     def _update(self, p, g, state, group):
         """p: parameter array, updated in place; g: its gradient (not modified); same shape."""

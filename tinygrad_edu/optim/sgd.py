@@ -11,6 +11,7 @@ The update of one parameter p with gradient g (PyTorch's rule, step t = 1, 2, ..
 """
 from __future__ import annotations
 
+from ._fused import sgd_step_group
 from .optimizer import Optimizer, check_number
 
 
@@ -46,6 +47,12 @@ class SGD(Optimizer):
                 f"momentum={hp['momentum']}, dampening={hp['dampening']}"
             )
 
+    def _step_group(self, group, params, grads):
+        """All parameters of the group in one C call (optim/_fused.py, csrc/optim.c) when
+        the C backend runs them; else the reference loop over :meth:`_update`."""
+        if not sgd_step_group(self, group, params, grads):
+            super()._step_group(group, params, grads)
+
     def _update(self, p, g, state, group):
         """p: parameter array, updated in place; g: its gradient (not modified); same shape."""
         lr = float(group["lr"])
@@ -60,7 +67,11 @@ class SGD(Optimizer):
         if mu != 0:
             buf = state.get("momentum_buffer")
             if buf is None:
-                buf = g.copy()                        # b_1 = g
+                # b_1 = g, in an array of p's shape: for a 0-d parameter g is a NumPy
+                # scalar here (-g and g + wd*p give scalars), and a scalar buffer is not
+                # changed by the in-place updates below (it stayed at b_1 forever)
+                buf = p.copy()
+                buf[...] = g                          # b_1 = g
                 state["momentum_buffer"] = buf
             else:
                 buf *= mu                             # b_t = mu * b_{t-1}

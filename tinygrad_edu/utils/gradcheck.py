@@ -52,7 +52,7 @@ def gradcheck(fn, inputs, eps: float = 1e-6, atol: float = 1e-5, rtol: float = 1
         for o, r in zip(outs, cotangents):
             if not o.requires_grad:
                 continue
-            term = (o * Tensor(r, dtype=np.float64)).sum()
+            term = (o * Tensor(r, dtype=np.float64, device=o.device)).sum()
             total = term if total is None else total + term
         if total is None:
             raise GradcheckError("gradcheck: no output requires grad")

@@ -1,0 +1,53 @@
+"""A whole LSTM layer as one Function: the fused recurrent kernel behind nn.LSTM.
+
+nn.rnn.lstm_layer writes one layer with ordinary tensor ops: about 15 small ops per time
+step forward and as many backward, each a Python call and a fresh array, which at the
+articles' sizes (batch 64, hidden 100) costs far more than the arithmetic.  Here the
+recurrence is one kernel call forward and one backward (``lstm_forward`` /
+``lstm_backward`` of the kernel table: csrc/lstm.c, or the NumPy twin in
+backends/numpy_ref.py), and the graph holds one node for the whole sequence.
+
+The input projection xw = x @ W_ih^T + b_ih + b_hh is not part of it: that is one Linear
+op over all steps (its backward gives dx, dW_ih and the biases), done before.
+
+Result layout: one array hs (S + 1, N, H) with hs[:S] = the hidden state at every
+position and hs[S] = the final cell state c_n (an autograd Function has one output; the
+caller slices h_n and c_n out of it, and their gradients come back through the slices).
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from ..autograd import Function
+from .kernel_table import kernels_for
+
+
+class LSTMLayer(Function):
+    """hs = [out; c_n] for one LSTM layer.  xw (S, N, 4H), h0, c0 (N, H), w_hh (4H, H).
+
+    Backward (backpropagation through time, in the kernel):
+        dz_t = the gates' local derivatives times (dh_t, dc_t), step by step from the end
+        dxw[t] = dz_t,   dW_hh = sum_t dz_t^T h_{t-1},   dh0, dc0 = what reaches step 0.
+    """
+
+    def forward(self, xw, h0, c0, w_hh, reverse=False):
+        kern = kernels_for(xw)
+        out, c_all, gates = kern.lstm_forward(xw, w_hh, h0, c0, reverse)
+        self.saved = (w_hh, h0, c0, out, c_all, gates)
+        self.reverse = reverse
+        steps = xw.shape[0]
+        hs = np.empty((steps + 1,) + out.shape[1:], dtype=out.dtype)
+        hs[:steps] = out
+        hs[steps] = c_all[0] if reverse else c_all[steps - 1]
+        return hs
+
+    def backward(self, g):
+        w_hh, h0, c0, out, c_all, gates = self.saved
+        steps = out.shape[0]
+        g_out = np.ascontiguousarray(g[:steps])
+        g_cn = np.ascontiguousarray(g[steps])
+        g_xw, g_h0, g_c0, g_w_hh = kernels_for(g).lstm_backward(
+            w_hh, h0, c0, out, c_all, gates, g_out, g_cn, self.reverse)
+        need = self.needs_input_grad
+        return (g_xw if need[0] else None, g_h0 if need[1] else None,
+                g_c0 if need[2] else None, g_w_hh if need[3] else None)
