@@ -40,6 +40,8 @@ def rand(*shape, dtype=np.float32):
 
 
 def record_gflops(benchmark, flops):
+    if benchmark.stats is None:  # --benchmark-disable: nothing was timed
+        return
     benchmark.extra_info["gflops"] = round(flops / benchmark.stats.stats.mean / 1e9, 2)
 
 
@@ -139,6 +141,8 @@ def test_avg_pool2d_forward_backward(benchmark, table, layer):
 
 
 def record_gbps(benchmark, nbytes):
+    if benchmark.stats is None:
+        return
     benchmark.extra_info["gbps"] = round(nbytes / benchmark.stats.stats.mean / 1e9, 2)
 
 

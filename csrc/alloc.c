@@ -13,8 +13,8 @@
  * The price: memory freed by the program is kept by the process (up to the largest
  * working set seen, which is what the next step needs anyway) instead of being returned
  * at once.  TGE_MALLOC_TUNE=0 in the environment skips this (c.py checks it).
- * Measured (CNN step, batch 64, one thread): minor page faults per step from ~2,600 to
- * ~0, and the step ~2-3 ms faster.
+ * Measured (CNN step, batch 64, one thread): minor page faults per step from ~1,200 to
+ * 10-150, and the step ~1-2 ms faster.
  */
 #include "tge_internal.h"
 

@@ -38,11 +38,13 @@ static int tge_pool2d_check(const tge_pool2d_params *p, int64_t x_len, int64_t y
     return TGE_OK;
 }
 
-/* Cells visited by one pass (N*C*OH*OW*KH*KW), saturating: the threading measure. */
+/* Cells visited by one pass (N*C*OH*OW*KH*KW) times 4, saturating: the threading
+   measure.  Pooling is memory-bound, a cell costs about as much as 4 multiply-adds of a
+   GEMM, so a CNN layer's pool (1-5 M cells) gets two threads. */
 static int64_t tge_pool2d_work(const tge_pool2d_params *p)
 {
     int64_t a, w;
-    if (!tge_mul4(p->n, p->c, p->oh, p->ow, &a) || !tge_mul4(a, p->kh, p->kw, 1, &w))
+    if (!tge_mul4(p->n, p->c, p->oh, p->ow, &a) || !tge_mul4(a, p->kh, p->kw, 4, &w))
         return INT64_MAX;
     return w;
 }

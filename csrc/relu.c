@@ -21,9 +21,9 @@
 #define omp_get_num_threads() 1
 #endif
 
-/* Threads for n elements (one compare and one multiply each: memory-bound, so only
-   arrays of millions of elements are worth splitting). */
-static int tge_relu_threads(int64_t n) { return tge_threads_for(n / 4, n); }
+/* Threads for n elements (memory-bound: an element costs about 2 multiply-adds of a
+   GEMM, so only arrays of a million elements or more are split). */
+static int tge_relu_threads(int64_t n) { return tge_threads_for(n > INT64_MAX / 2 ? n : 2 * n, n); }
 
 static int tge_relu_check(int64_t n, const void *a, int64_t a_len, const void *b,
                           int64_t b_len)

@@ -78,7 +78,10 @@ static inline void *tge_alloc(int64_t count, size_t elem_size)
    visits): the configured count, lowered so that each thread gets at least
    TGE_MIN_WORK_PER_THREAD of it, and never more than `max_parts` (the number of
    independent pieces the kernel can hand out).  1 for small problems. */
-#define TGE_MIN_WORK_PER_THREAD ((int64_t)1 << 17)
+/* 2^20 multiply-adds is ~5 us on one core: below that, waking a second thread (and, on a
+   busy two-vCPU machine, waiting for it to be scheduled) costs more than it saves.
+   (It was 2^17; the articles' MLP and LSTM steps run many products of 0.3-3 M.) */
+#define TGE_MIN_WORK_PER_THREAD ((int64_t)1 << 20)
 int tge_threads_for(int64_t work, int64_t max_parts);
 
 /* ---- the matrix product on strided row-major matrices (gemm.c) ----

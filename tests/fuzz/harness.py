@@ -1040,7 +1040,9 @@ def legal_conv(g) -> bool:
         return False
     if (g["x_len"], g["w_len"], g["y_len"]) != (nx, nw, ny):
         return False
-    if g["which"] == "forward" and (g["b_len"] != g["o"] if g["bias"] else g["b_len"] != 0):
+    # the bias goes as NULL when absent or of length <= 0 (see check_raw_conv)
+    bias_null = not g["bias"] or g["b_len"] <= 0
+    if g["which"] == "forward" and g["b_len"] != (0 if bias_null else g["o"]):
         return False
     return not any(g["null"] == name and g[f"{name}_len"] > 0 for name in "xwy")
 

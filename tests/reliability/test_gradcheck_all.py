@@ -360,3 +360,19 @@ def test_every_function_is_gradchecked():
     missing = sorted(f"{f.__module__}.{f.__name__}" for f in _function_classes() - _SEEN)
     assert not missing, (f"Function subclasses that no gradcheck runs: {missing}; add a case "
                          "to tests/reliability/test_gradcheck_all.py")
+
+
+def test_utils_package_exports():
+    """``from tinygrad_edu.utils import gradcheck`` gives the function (not its module), and
+    the other helpers load on first use."""
+    import tinygrad_edu.utils as utils
+    import tinygrad_edu.utils.gradcheck  # noqa: F401 - must not shadow the function
+
+    assert callable(utils.gradcheck) and utils.gradcheck is gradcheck
+    from tinygrad_edu.utils import (AnomalyError, GradcheckError, detect_anomaly,  # noqa: F401
+                                    draw_graph, load, save)
+    assert save is tge.save and load is tge.load and detect_anomaly is tge.detect_anomaly
+    with pytest.raises(GradcheckError, match="input 0"):
+        gradcheck(lambda x: x * x.detach(), [Tensor(np.array([1.0, 2.0]), requires_grad=True)])
+    with pytest.raises(AttributeError):
+        utils.no_such_helper

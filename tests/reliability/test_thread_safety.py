@@ -168,3 +168,45 @@ def test_c_kernels_release_the_gil():
     gaps = np.diff(stamps)
     longest_call = max(t1 - t0 for t0, t1 in calls)
     assert gaps.max() < 0.5 * longest_call, (gaps.max(), longest_call, single)
+
+
+def test_many_optimizers_in_threads_match_sequential(backend):
+    """More optimizers than the fused step's pointer cache holds (16), stepped from four
+    threads at once: entries are evicted while others are added, and every parameter still
+    ends exactly where the sequential run puts it."""
+    def jobs():
+        out = []
+        for i in range(24):
+            tge.manual_seed(100 + i)
+            layer = nn.Linear(3, 2)
+            opt = (optim.Adam if i % 2 else optim.SGD)(layer.parameters(), lr=0.05,
+                                                       **({} if i % 2 else {"momentum": 0.9}))
+            out.append((layer, opt))
+        return out
+
+    x = Tensor(np.random.default_rng(0).standard_normal((4, 3)).astype(np.float32))
+
+    def run(pairs):
+        for _ in range(6):
+            for layer, opt in pairs:
+                opt.zero_grad()
+                (layer(x) ** 2).mean().backward()
+                opt.step()
+        return [[p.numpy().copy() for p in layer.parameters()] for layer, _ in pairs]
+
+    sequential = run(jobs())
+    pairs = jobs()
+    chunks = [pairs[i::4] for i in range(4)]
+    results = [None] * 4
+    threads = [threading.Thread(target=lambda i=i: results.__setitem__(i, run(chunks[i])))
+               for i in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=300)
+    threaded = [None] * 24
+    for i in range(4):
+        threaded[i::4] = results[i]
+    for a, b in zip(sequential, threaded):
+        for pa, pb in zip(a, b):
+            assert np.array_equal(pa, pb)

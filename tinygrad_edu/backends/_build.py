@@ -51,7 +51,7 @@ CSRC = os.path.join(ROOT, "csrc")
 HEADER = os.path.join(CSRC, "tge.h")
 SOURCES = ("threads.c", "gemm.c", "conv.c", "pool.c", "activation.c", "peak.c", "alloc.c", "lstm.c", "relu.c", "optim.c", "loss.c")
 DEPENDS = ("tge.h", "tge_internal.h", "gemm_impl.inc", "gemm_ukernel.inc",
-           "conv_impl.inc", "pool_impl.inc")
+           "conv_impl.inc", "pool_impl.inc", "lstm_impl.inc")
 
 _CDEF_BEGIN = "cdef-begin"
 _CDEF_END = "cdef-end"

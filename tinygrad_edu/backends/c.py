@@ -24,6 +24,7 @@ import importlib.machinery
 import importlib.util
 import os
 import sys
+import threading
 
 import numpy as np
 
@@ -126,6 +127,9 @@ def _require():
 
 
 def _contiguous(arr):
+    flags = getattr(arr, "flags", None)
+    if type(arr) is np.ndarray and flags.c_contiguous and flags.aligned:
+        return arr  # the common case, without np.require's argument handling
     return np.require(arr, requirements=("C_CONTIGUOUS", "ALIGNED"))
 
 
@@ -541,20 +545,25 @@ def _pointer_array(ctype, arrays):
 # refuses to resize an array in place while another reference to it exists).
 _PERSISTENT = {}
 _PERSISTENT_MAX = 16
+# two threads stepping optimizers at once: without it, one could evict (pop(next(iter)))
+# while the other inserts, "dictionary changed size during iteration"
+_PERSISTENT_LOCK = threading.Lock()
 
 
 def _persistent_pointers(op, dtype, ctype, named_lists):
     """(sizes cdata, [pointer array per list]) for lists of persistent arrays, checked
     the first time a set of arrays is seen."""
     key = (op, dtype) + tuple(id(a) for _, arrays in named_lists for a in arrays)
-    entry = _PERSISTENT.get(key)
-    if entry is None:
-        sizes = _optim_arrays(op, dtype, [(name, arrays, True) for name, arrays in named_lists])
-        if len(_PERSISTENT) >= _PERSISTENT_MAX:
-            _PERSISTENT.pop(next(iter(_PERSISTENT)))
-        entry = _PERSISTENT[key] = ([list(arrays) for _, arrays in named_lists],
-                                    sizes, ffi.new("int64_t[]", sizes),
-                                    [_pointer_array(ctype, arrays) for _, arrays in named_lists])
+    with _PERSISTENT_LOCK:
+        entry = _PERSISTENT.get(key)
+        if entry is None:
+            sizes = _optim_arrays(op, dtype,
+                                  [(name, arrays, True) for name, arrays in named_lists])
+            if len(_PERSISTENT) >= _PERSISTENT_MAX:
+                _PERSISTENT.pop(next(iter(_PERSISTENT)))
+            entry = _PERSISTENT[key] = (
+                [list(arrays) for _, arrays in named_lists], sizes, ffi.new("int64_t[]", sizes),
+                [_pointer_array(ctype, arrays) for _, arrays in named_lists])
     return entry[1], entry[2], entry[3]
 
 
@@ -638,7 +647,9 @@ def sgd_step(hp, params, grads, momentum_buffers, first):
 
 def softmax_xent_forward(logits, target, ignore_index=-100):
     """(logp, losses); as in :func:`numpy_ref.softmax_xent_forward`."""
-    _ref.check_softmax_xent("softmax_xent_forward", logits, target, ignore_index=ignore_index)
+    # shapes and dtypes here; the targets are checked by the kernel (TGE_EINDEX, nothing
+    # written), and only then, for the message, by the reference check
+    _ref.check_softmax_xent("softmax_xent_forward", logits, target)
     _require()
     n, c = logits.shape
     logits, target = _contiguous(logits), _contiguous(target)
@@ -647,6 +658,8 @@ def softmax_xent_forward(logits, target, ignore_index=-100):
     ctype, fn = _kernel("softmax_xent_forward", logits.dtype)
     rc = fn(n, c, _ptr(logits, ctype), logits.size, _ptr(target, "int64_t"), target.size,
             int(ignore_index), _ptr(logp, ctype), logp.size, _ptr(losses, ctype), losses.size)
+    if rc == 5:  # TGE_EINDEX: a target outside [0, C) that is not ignore_index
+        _ref.check_softmax_xent("softmax_xent_forward", logits, target, ignore_index=ignore_index)
     _check_rc(rc, "softmax_xent_forward", f"logits {logits.shape}, target values outside "
                                           f"[0, {c}) or ignore_index")
     return logp, losses
@@ -654,7 +667,7 @@ def softmax_xent_forward(logits, target, ignore_index=-100):
 
 def softmax_xent_backward(logp, target, ignore_index, g):
     """glogits; as in :func:`numpy_ref.softmax_xent_backward`."""
-    _ref.check_softmax_xent("softmax_xent_backward", logp, target, g, ignore_index=ignore_index)
+    _ref.check_softmax_xent("softmax_xent_backward", logp, target, g)  # targets: as forward
     _require()
     n, c = logp.shape
     logp, target, g = _contiguous(logp), _contiguous(target), _contiguous(g)
@@ -662,5 +675,7 @@ def softmax_xent_backward(logp, target, ignore_index, g):
     ctype, fn = _kernel("softmax_xent_backward", logp.dtype)
     rc = fn(n, c, _ptr(logp, ctype), logp.size, _ptr(target, "int64_t"), target.size,
             int(ignore_index), _ptr(g, ctype), g.size, _ptr(glogits, ctype), glogits.size)
+    if rc == 5:  # TGE_EINDEX
+        _ref.check_softmax_xent("softmax_xent_backward", logp, target, g, ignore_index=ignore_index)
     _check_rc(rc, "softmax_xent_backward", f"logp {logp.shape}")
     return glogits

@@ -52,6 +52,12 @@ NOT_PROVIDED: dict = {
                     "the CPU (nn/rnn._fused_lstm_wanted); on the GPU it runs nn.rnn.lstm_layer, "
                     "the same recurrence as ordinary ops (matmuls through cuBLAS)",
     "lstm_backward": "see lstm_forward: autograd differentiates nn.rnn.lstm_layer on the GPU",
+    "relu_forward": "ops/elementwise.ReLU uses a table's relu kernels only when it has them; "
+                    "on the GPU it computes x * (x > 0) with CuPy (two elementwise kernels)",
+    "relu_backward": "see relu_forward: g * (x > 0) with CuPy",
+    "softmax_xent_forward": "ops/nn.CrossEntropy uses the fused loss only from a table that has "
+                            "it; on the GPU it runs the log-softmax formula with CuPy",
+    "softmax_xent_backward": "see softmax_xent_forward",
 }
 
 
