@@ -1,6 +1,6 @@
 """Side-by-side benchmark: tinygrad_edu (C and NumPy backends), NumPy and PyTorch.
 
-A thin wrapper: the benchmark lives in the package as :mod:`tinygrad_edu.benchmark` (so
+A thin wrapper: the benchmark lives in the package as :mod:`tinygrad_edu.bench` (so
 that ``python -m tinygrad_edu bench`` works from an installed copy as well).
 
     python benches/compare.py                        # all cases, 1 and 2 threads
@@ -15,7 +15,7 @@ import sys
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-from tinygrad_edu.benchmark import main  # noqa: E402
+from tinygrad_edu.bench import main  # noqa: E402
 
 if __name__ == "__main__":
     sys.exit(main())

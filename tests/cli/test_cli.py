@@ -127,4 +127,4 @@ def test_bench_runs_the_script_and_passes_arguments(offline, monkeypatch):
 
 def test_module_entry_point_help():
     proc = run_cli("--help")
-    assert proc.returncode == 0 and "{train,info,bench}" in proc.stdout
+    assert proc.returncode == 0 and "{train,predict,serve,info,bench}" in proc.stdout

@@ -37,7 +37,7 @@ def test_the_cuda_tests_pass_on_the_fake_cupy():
 
 def test_the_gpu_benchmark_runs_on_the_fake_cupy(tmp_path):
     out = tmp_path / "gpu.json"
-    result = _run(["-m", "tinygrad_edu.benchmark", "--device", "cuda", "--quick",
+    result = _run(["-m", "tinygrad_edu.bench", "--device", "cuda", "--quick",
                    "--cases", "op,mlp,lstm10,gemm256,conv1", "--json", str(out)])
     assert result.returncode == 0, result.stderr[-3000:]
     assert "fake GPU" in result.stdout
@@ -49,8 +49,8 @@ def test_the_gpu_benchmark_runs_on_the_fake_cupy(tmp_path):
 def test_the_gpu_benchmark_without_a_gpu_says_why_and_exits_0():
     env = dict(os.environ, PYTHONPATH=str(REPO))
     code = ("import sys; sys.modules['cupy'] = None\n"
-            "from tinygrad_edu import benchmark\n"
-            "raise SystemExit(benchmark.main(['--device', 'cuda', '--quick']))")
+            "from tinygrad_edu import bench\n"
+            "raise SystemExit(bench.main(['--device', 'cuda', '--quick']))")
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                             cwd=REPO, env=env, timeout=300)
     assert result.returncode == 0, result.stderr[-3000:]

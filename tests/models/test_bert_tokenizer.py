@@ -18,7 +18,7 @@ import pytest
 
 from tinygrad_edu import Tensor
 
-from tinygrad_edu.models.bert_tokenizer import BatchEncoding, BertTokenizer
+from tinygrad_edu.models.bert import BatchEncoding, BertTokenizer
 
 FIXTURE = Path(__file__).resolve().parents[1] / "fixtures" / "bert_tokenizer_cases.json"
 CASES = json.loads(FIXTURE.read_text(encoding="utf-8"))

@@ -1,4 +1,4 @@
-"""The side-by-side benchmark (tinygrad_edu.benchmark, benches/compare.py): a short smoke run.
+"""The side-by-side benchmark (tinygrad_edu.bench, benches/compare.py): a short smoke run.
 
 It checks the plumbing (cases build and run for every implementation, the table and the
 JSON are written, the CLI reaches it), not the speed: timings on a shared machine are
@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from tinygrad_edu import benchmark
+from tinygrad_edu import bench as benchmark
 
 REPO = Path(__file__).resolve().parents[2]
 

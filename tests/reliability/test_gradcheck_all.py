@@ -134,6 +134,19 @@ def embedding_padding_idx():
 
 
 @case
+def batch_norm_silu_softplus_ops():
+    from tinygrad_edu.ops.normalization import BatchNorm, SiLU, Softplus
+
+    def fn(x, w, b):
+        # training mode: the statistics are the batch's own, so they move with x
+        train = BatchNorm.apply(x, w, b, mean=x.data.mean(axis=(0, 2)), var=x.data.var(axis=(0, 2)))
+        fixed = BatchNorm.apply(x, w, b, mean=np.array([0.3, -0.2]), var=np.array([1.5, 0.7]), batch_stats=False)
+        return train, fixed, SiLU.apply(x), Softplus.apply(x, beta=2.0, threshold=1.5)
+
+    return fn, [T(3, 2, 4, away_from_zero=True), T(2, seed=1), T(2, seed=2)]
+
+
+@case
 def layer_norm_two_axes_no_bias():
     a = nn.LayerNorm((3, 4)).double()
     b = nn.LayerNorm(4, elementwise_affine=False)

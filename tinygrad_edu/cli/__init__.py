@@ -1,7 +1,10 @@
-"""The command line: ``python -m tinygrad_edu {train,info,bench}``.
+"""The command line: ``python -m tinygrad_edu {train,predict,serve,info,bench}``.
 
     python -m tinygrad_edu train                      # the CNN on MNIST, or on built-in digits
     python -m tinygrad_edu train --model lstm --epochs 2 --plot history.png
+    python -m tinygrad_edu train --save cnn.safetensors
+    python -m tinygrad_edu predict cnn.safetensors digit.png
+    python -m tinygrad_edu serve cnn.safetensors --port 8000
     python -m tinygrad_edu info                       # version, backend, threads, CPU features
     python -m tinygrad_edu bench                      # the side-by-side benchmark
 
@@ -18,13 +21,13 @@ __all__ = ["main", "build_parser"]
 
 def build_parser() -> argparse.ArgumentParser:
     from tinygrad_edu import __version__
-    from tinygrad_edu.train import DEFAULTS, MODELS
+    from tinygrad_edu.cli.train import DEFAULTS, MODELS
 
     parser = argparse.ArgumentParser(prog="python -m tinygrad_edu",
                                      description="tinygrad_edu: train the articles' models, inspect the build, "
-                                                 "run the benchmarks.")
+                                                 "serve them, run the benchmarks.")
     parser.add_argument("--version", action="version", version=f"tinygrad_edu {__version__}")
-    sub = parser.add_subparsers(dest="command", metavar="{train,info,bench}")
+    sub = parser.add_subparsers(dest="command", metavar="{train,predict,serve,info,bench}")
     sub.required = True
 
     defaults = ", ".join(f"{m} {d['epochs']}" for m, d in DEFAULTS.items())
@@ -53,13 +56,21 @@ def build_parser() -> argparse.ArgumentParser:
                        help="use at most N training and N held-out samples (quick runs)")
     train.add_argument("--verbose", type=int, choices=(0, 1, 2), default=1,
                        help="0: results only, 1: progress bar (default), 2: one line per epoch")
+    train.add_argument("--save", metavar="PATH", default=None,
+                       help="write the trained model to this .safetensors file (for predict, serve and "
+                            "tinygrad_edu.models.load)")
+
+    from tinygrad_edu.cli import predict, serve
+
+    predict.add_parser(sub)
+    serve.add_parser(sub)
 
     info = sub.add_parser("info", help="show the version, backend, threads, CPU features and data found",
                           description="Show what this installation runs on.")
     info.add_argument("--json", action="store_true", help="print the facts as JSON")
 
     bench = sub.add_parser("bench", help="run the side-by-side benchmark (benches/compare.py)",
-                           description="Run the side-by-side benchmark (tinygrad_edu.benchmark, also "
+                           description="Run the side-by-side benchmark (tinygrad_edu.bench, also "
                                        "benches/compare.py); every argument after 'bench' is passed on to it "
                                        "('bench -- --help' shows its options).")
     bench.add_argument("args", nargs="*", metavar="ARG", help="arguments passed on to the benchmark")
@@ -108,12 +119,20 @@ def main(argv=None) -> int:
         from tinygrad_edu.cli.bench import run_bench
 
         return run_bench(args.args)
-    from tinygrad_edu.train import DataUnavailable, train
+    if args.command == "predict":
+        from tinygrad_edu.cli.predict import run_predict
+
+        return run_predict(args)
+    if args.command == "serve":
+        from tinygrad_edu.cli.serve import run_serve
+
+        return run_serve(args)
+    from tinygrad_edu.cli.train import DataUnavailable, train
 
     try:
         train(model=args.model, data=args.data, epochs=args.epochs, batch_size=args.batch_size, lr=args.lr,
               seed=args.seed, threads=args.threads, limit=args.limit, plot=args.plot, download=args.download,
-              verbose=args.verbose, log=lambda line: print(line, flush=True))
+              verbose=args.verbose, log=lambda line: print(line, flush=True), save=args.save)
     except DataUnavailable as exc:
         return _error(str(exc))
     except RuntimeError as exc:

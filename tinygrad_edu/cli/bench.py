@@ -1,4 +1,4 @@
-"""``python -m tinygrad_edu bench``: the side-by-side benchmark, :mod:`tinygrad_edu.benchmark`.
+"""``python -m tinygrad_edu bench``: the side-by-side benchmark, :mod:`tinygrad_edu.bench`.
 
 ``benches/compare.py`` of a source checkout is a thin wrapper around the same function. When
 $TGE_BENCH_SCRIPT is set, that script is run instead (looked for at that path; the helpers
@@ -40,14 +40,14 @@ def find_script():
 def run_bench(args=()) -> int:
     """Run the benchmark with ``args``; its exit status.
 
-    The benchmark itself is :func:`tinygrad_edu.benchmark.main` (part of the package, so
+    The benchmark itself is :func:`tinygrad_edu.bench.main` (part of the package, so
     this works from an installed copy too; benches/compare.py is a thin wrapper around it).
     With $TGE_BENCH_SCRIPT set, that script is run instead (1, with a message, when it is
     missing)."""
     if not os.environ.get("TGE_BENCH_SCRIPT"):
-        from tinygrad_edu import benchmark
+        from tinygrad_edu import bench
 
-        return benchmark.main(list(args))
+        return bench.main(list(args))
     script = find_script()
     if script is None:
         looked = "\n".join(f"  {p}" for p in candidates())

@@ -11,9 +11,13 @@ hand. ``step(epoch)`` jumps to ``epoch`` with the closed-form formula instead.
     lr_t (ExponentialLR)     = base_lr * gamma ** t
     lr_t (CosineAnnealingLR) = eta_min + (base_lr - eta_min) * (1 + cos(pi * t / T_max)) / 2
     lr_t (LambdaLR)          = base_lr * lr_lambda(t)
+    lr_t (MultiStepLR)       = base_lr * gamma ** (number of milestones <= t)
+
+OneCycleLR is stepped once per batch; ReduceLROnPlateau is stepped with a metric.
 """
 from __future__ import annotations
 
+import bisect
 import math
 import numbers
 
@@ -184,3 +188,194 @@ class LambdaLR(LRScheduler):
         state = super().state_dict()
         state.pop("lr_lambdas", None)
         return state
+
+
+class MultiStepLR(LRScheduler):
+    """Multiply the rate by ``gamma`` at each epoch listed in ``milestones``.
+
+    MultiStepLR(optimizer, milestones, gamma=0.1, last_epoch=-1); milestones: increasing ints
+    (a milestone listed twice multiplies by gamma twice, as PyTorch's Counter does).
+    """
+
+    def __init__(self, optimizer, milestones, gamma: float = 0.1, last_epoch: int = -1):
+        milestones = list(milestones)
+        if any(isinstance(m, bool) or not isinstance(m, numbers.Integral) for m in milestones):
+            raise TypeError(f"MultiStepLR: milestones must be integers, got {milestones!r}")
+        self.milestones = sorted(int(m) for m in milestones)
+        self.gamma = gamma
+        super().__init__(optimizer, last_epoch)
+
+    def get_lr(self):
+        hits = self.milestones.count(self.last_epoch)
+        if self._is_initial or hits == 0:
+            return self._current_lrs()
+        return [lr * self.gamma ** hits for lr in self._current_lrs()]  # lr <- gamma^hits * lr
+
+    def _closed_form_lr(self):
+        passed = bisect.bisect_right(self.milestones, self.last_epoch)
+        return [base * self.gamma ** passed for base in self.base_lrs]
+
+
+class OneCycleLR(LRScheduler):
+    """The 1cycle policy (Smith 2018): warm up to ``max_lr``, then anneal far below the start.
+
+    OneCycleLR(optimizer, max_lr, total_steps=None, epochs=None, steps_per_epoch=None,
+               pct_start=0.3, anneal_strategy="cos", cycle_momentum=True, base_momentum=0.85,
+               max_momentum=0.95, div_factor=25.0, final_div_factor=1e4, three_phase=False,
+               last_epoch=-1)
+        Called once per *batch*. The rate starts at max_lr / div_factor, reaches max_lr after
+        pct_start * total_steps steps and ends at (max_lr / div_factor) / final_div_factor.
+        With cycle_momentum the momentum (or Adam's beta1) moves the opposite way between
+        max_momentum and base_momentum. total_steps = epochs * steps_per_epoch if not given.
+    """
+
+    def __init__(self, optimizer, max_lr, total_steps=None, epochs=None, steps_per_epoch=None,
+                 pct_start=0.3, anneal_strategy="cos", cycle_momentum=True, base_momentum=0.85,
+                 max_momentum=0.95, div_factor=25.0, final_div_factor=1e4, three_phase=False,
+                 last_epoch=-1):
+        if not isinstance(optimizer, Optimizer):
+            raise TypeError(f"{type(optimizer).__name__} is not an Optimizer")
+        if total_steps is None:
+            if epochs is None or steps_per_epoch is None:
+                raise ValueError("OneCycleLR: give total_steps, or epochs and steps_per_epoch")
+            total_steps = int(epochs) * int(steps_per_epoch)
+        if int(total_steps) <= 0:
+            raise ValueError(f"OneCycleLR: total_steps must be a positive integer, got {total_steps!r}")
+        if not 0 <= pct_start <= 1:
+            raise ValueError(f"OneCycleLR: pct_start must be in [0, 1], got {pct_start!r}")
+        if anneal_strategy not in ("cos", "linear"):
+            raise ValueError(f"OneCycleLR: anneal_strategy must be 'cos' or 'linear', got {anneal_strategy!r}")
+        self.total_steps = int(total_steps)
+        self.anneal_strategy = anneal_strategy
+        self.cycle_momentum = bool(cycle_momentum)
+        warm = float(pct_start * self.total_steps) - 1
+        if three_phase:
+            self._phases = [(warm, "initial_lr", "max_lr", "max_momentum", "base_momentum"),
+                            (float(2 * pct_start * self.total_steps) - 2, "max_lr", "initial_lr",
+                             "base_momentum", "max_momentum"),
+                            (self.total_steps - 1, "initial_lr", "min_lr", "max_momentum", "max_momentum")]
+        else:
+            self._phases = [(warm, "initial_lr", "max_lr", "max_momentum", "base_momentum"),
+                            (self.total_steps - 1, "max_lr", "min_lr", "base_momentum", "max_momentum")]
+        groups = optimizer.param_groups
+        max_lrs = list(max_lr) if isinstance(max_lr, (list, tuple)) else [max_lr] * len(groups)
+        if len(max_lrs) != len(groups):
+            raise ValueError(f"OneCycleLR: expected {len(groups)} max_lr values, got {len(max_lrs)}")
+        self._use_beta1 = "betas" in optimizer.defaults
+        if self.cycle_momentum and not self._use_beta1 and "momentum" not in optimizer.defaults:
+            raise ValueError("OneCycleLR: optimizer must support momentum or betas with cycle_momentum enabled")
+        for group, top in zip(groups, max_lrs):
+            if last_epoch == -1:
+                group["initial_lr"] = top / div_factor
+                group["max_lr"] = top
+                group["min_lr"] = group["initial_lr"] / final_div_factor
+            if self.cycle_momentum and last_epoch == -1:
+                if self._use_beta1:
+                    group["betas"] = (max_momentum, *group["betas"][1:])
+                else:
+                    group["momentum"] = max_momentum
+                group["max_momentum"] = max_momentum
+                group["base_momentum"] = base_momentum
+        super().__init__(optimizer, last_epoch)
+
+    def _anneal(self, start, end, pct):
+        if self.anneal_strategy == "cos":
+            return end + (start - end) / 2.0 * (math.cos(math.pi * pct) + 1)
+        return (end - start) * pct + start
+
+    def get_lr(self):
+        t = self.last_epoch
+        if t > self.total_steps:
+            raise ValueError(f"OneCycleLR: tried to step {t} times, the schedule has total_steps={self.total_steps}")
+        lrs = []
+        for group in self.optimizer.param_groups:
+            start = 0.0
+            for i, (end, lr0, lr1, m0, m1) in enumerate(self._phases):
+                if t <= end or i == len(self._phases) - 1:
+                    pct = (t - start) / (end - start)
+                    lr = self._anneal(group[lr0], group[lr1], pct)
+                    momentum = self._anneal(group[m0], group[m1], pct) if self.cycle_momentum else None
+                    break
+                start = end
+            lrs.append(lr)
+            if momentum is not None:
+                if self._use_beta1:
+                    group["betas"] = (momentum, *group["betas"][1:])
+                else:
+                    group["momentum"] = momentum
+        return lrs
+
+
+class ReduceLROnPlateau:
+    """Divide the rate by 1 / ``factor`` when a metric has stopped improving.
+
+    ReduceLROnPlateau(optimizer, mode="min", factor=0.1, patience=10, threshold=1e-4,
+                      threshold_mode="rel", cooldown=0, min_lr=0, eps=1e-8)
+        ``step(metric)`` once per epoch with the validation loss (mode "min") or accuracy
+        ("max"). After more than ``patience`` epochs without an improvement (by more than
+        ``threshold``, relative or absolute), every rate becomes max(lr * factor, min_lr);
+        then ``cooldown`` epochs pass before bad epochs are counted again. min_lr: a number or
+        one per group. Changes smaller than ``eps`` are skipped.
+    """
+
+    def __init__(self, optimizer, mode="min", factor=0.1, patience=10, threshold=1e-4,
+                 threshold_mode="rel", cooldown=0, min_lr=0, eps=1e-8):
+        if not isinstance(optimizer, Optimizer):
+            raise TypeError(f"{type(optimizer).__name__} is not an Optimizer")
+        if factor >= 1.0:
+            raise ValueError(f"ReduceLROnPlateau: factor should be < 1.0, got {factor!r}")
+        if mode not in ("min", "max"):
+            raise ValueError(f"ReduceLROnPlateau: mode must be 'min' or 'max', got {mode!r}")
+        if threshold_mode not in ("rel", "abs"):
+            raise ValueError(f"ReduceLROnPlateau: threshold_mode must be 'rel' or 'abs', got {threshold_mode!r}")
+        n = len(optimizer.param_groups)
+        if isinstance(min_lr, (list, tuple)):
+            if len(min_lr) != n:
+                raise ValueError(f"ReduceLROnPlateau: expected {n} min_lrs, got {len(min_lr)}")
+            self.min_lrs = list(min_lr)
+        else:
+            self.min_lrs = [min_lr] * n
+        self.optimizer = optimizer
+        self.mode, self.factor, self.patience = mode, factor, patience
+        self.threshold, self.threshold_mode = threshold, threshold_mode
+        self.cooldown, self.eps = cooldown, eps
+        self.best = math.inf if mode == "min" else -math.inf
+        self.num_bad_epochs = 0
+        self.cooldown_counter = 0
+        self.last_epoch = 0
+        self._last_lr = [group["lr"] for group in optimizer.param_groups]
+
+    def is_better(self, a, best) -> bool:
+        if self.mode == "min":
+            return a < (best * (1 - self.threshold) if self.threshold_mode == "rel" else best - self.threshold)
+        return a > (best * (1 + self.threshold) if self.threshold_mode == "rel" else best + self.threshold)
+
+    def step(self, metrics) -> None:
+        """One epoch with the metric ``metrics`` (a number or a 1-element tensor)."""
+        current = float(metrics)
+        self.last_epoch += 1
+        if self.is_better(current, self.best):
+            self.best = current
+            self.num_bad_epochs = 0
+        else:
+            self.num_bad_epochs += 1
+        if self.cooldown_counter > 0:
+            self.cooldown_counter -= 1
+            self.num_bad_epochs = 0
+        if self.num_bad_epochs > self.patience:
+            for group, min_lr in zip(self.optimizer.param_groups, self.min_lrs):
+                new_lr = max(group["lr"] * self.factor, min_lr)
+                if group["lr"] - new_lr > self.eps:
+                    group["lr"] = new_lr
+            self.cooldown_counter = self.cooldown
+            self.num_bad_epochs = 0
+        self._last_lr = [group["lr"] for group in self.optimizer.param_groups]
+
+    def get_last_lr(self) -> list:
+        return list(self._last_lr)
+
+    def state_dict(self) -> dict:
+        return {key: value for key, value in self.__dict__.items() if key != "optimizer"}
+
+    def load_state_dict(self, state_dict: dict) -> None:
+        self.__dict__.update(state_dict)

@@ -1,121 +1,28 @@
 """BERT's WordPiece tokenizer, in plain Python, reading a Hugging Face-format folder offline.
 
-It reproduces the reference ("slow") BERT tokenizer token for token:
-
-1. Special tokens written in the text ([CLS], [SEP], [PAD], [MASK], [UNK]) are cut out first
-   and kept whole.
-2. The basic tokenizer, on the rest:
-   - clean: drop U+0000, U+FFFD and control characters (Unicode category C*, except tab,
-     newline and carriage return); turn every whitespace character (space, \\t, \\n, \\r and
-     category Zs, e.g. U+00A0, U+3000) into a space;
-   - put spaces around CJK ideographs (the CJK Unified Ideographs blocks and extensions A-E,
-     and the compatibility ideographs), so each becomes its own word;
-   - NFC-normalise, split on whitespace;
-   - if do_lower_case: lower-case each word and strip accents (NFD, then drop the
-     non-spacing marks, category Mn);
-   - split off every punctuation character as its own word: ASCII 33-47, 58-64, 91-96,
-     123-126 (so $, ^, ` and the like count) and Unicode category P*.
-3. WordPiece on each word: greedy longest match first from the left, continuation pieces
-   prefixed with "##"; a word longer than 100 characters, or one that cannot be covered by
-   vocabulary pieces, becomes a single [UNK].
+It reproduces the reference ("slow") BERT tokenizer token for token: special tokens written
+in the text are cut out first and kept whole, the rest goes through the basic tokenizer and
+WordPiece (:mod:`.wordpiece` states the rules).
 
 The ``__call__`` interface follows Hugging Face's tokenizers (``padding``, ``truncation``,
 ``max_length``, ``return_tensors="np"``), returning a ``BatchEncoding`` with
 ``input_ids``, ``token_type_ids`` and ``attention_mask``.
 """
-
 from __future__ import annotations
 
 import json
 import os
 import re
-import unicodedata
 import warnings
 from collections.abc import Iterable, Sequence
 from typing import Any
 
 import numpy as np
 
+from .encoding import BatchEncoding, as_id_list as _as_id_list, truncate_longest_first
+from .wordpiece import MAX_INPUT_CHARS_PER_WORD, VOCAB_FILE, basic_tokenize, load_vocab, wordpiece
+
 __all__ = ["BatchEncoding", "BertTokenizer", "load_vocab"]
-
-VOCAB_FILE = "vocab.txt"
-MAX_INPUT_CHARS_PER_WORD = 100
-
-# The CJK ideograph ranges the reference BERT tokenizer treats as one-character words.
-# (Hangul, Hiragana and Katakana are not in them: those scripts separate words with spaces.)
-_CJK_RANGES = (
-    (0x4E00, 0x9FFF),  # CJK Unified Ideographs
-    (0x3400, 0x4DBF),  # Extension A
-    (0x20000, 0x2A6DF),  # Extension B
-    (0x2A700, 0x2B73F),  # Extension C
-    (0x2B740, 0x2B81F),  # Extension D
-    (0x2B820, 0x2CEAF),  # Extension E
-    (0xF900, 0xFAFF),  # CJK Compatibility Ideographs
-    (0x2F800, 0x2FA1F),  # CJK Compatibility Ideographs Supplement
-)
-
-
-# ----------------------------------------------------------------------------------------
-# Character classes (the reference's definitions)
-# ----------------------------------------------------------------------------------------
-
-
-def _is_whitespace(ch: str) -> bool:
-    return ch in " \t\n\r" or unicodedata.category(ch) == "Zs"
-
-
-def _is_control(ch: str) -> bool:
-    # Tab, newline and carriage return are categorised Cc but count as whitespace here.
-    if ch in "\t\n\r":
-        return False
-    return unicodedata.category(ch).startswith("C")
-
-
-def _is_punctuation(ch: str) -> bool:
-    cp = ord(ch)
-    # Every non-alphanumeric printable ASCII character counts, e.g. "$", "^", "`", "+".
-    if 33 <= cp <= 47 or 58 <= cp <= 64 or 91 <= cp <= 96 or 123 <= cp <= 126:
-        return True
-    return unicodedata.category(ch).startswith("P")
-
-
-def _is_cjk(ch: str) -> bool:
-    cp = ord(ch)
-    return any(lo <= cp <= hi for lo, hi in _CJK_RANGES)
-
-
-def load_vocab(vocab_file: str | os.PathLike) -> tuple[dict[str, int], list[str]]:
-    """Read a BERT vocab.txt: one token per line, its id is the line number (from 0).
-
-    Returns (token -> id, id -> token list). As in the reference, a token repeated on several
-    lines maps to its last id.
-    """
-    tokens: list[str] = []
-    with open(vocab_file, encoding="utf-8") as f:
-        for line in f:
-            tokens.append(line.rstrip("\n"))
-    vocab = {tok: i for i, tok in enumerate(tokens)}
-    return vocab, tokens
-
-
-class BatchEncoding(dict):
-    """The result of ``tokenizer(...)``: a dict whose keys are also attributes.
-
-    Keys: ``input_ids``, ``token_type_ids``, ``attention_mask``. Values are lists of ints
-    (one list per text, or one flat list for a single string) or, with
-    ``return_tensors="np"``, int64 arrays of shape (batch, seq).
-    """
-
-    def __getattr__(self, name: str) -> Any:
-        try:
-            return self[name]
-        except KeyError:
-            raise AttributeError(f"BatchEncoding has no field {name!r}; it has {sorted(self)}") from None
-
-
-# ----------------------------------------------------------------------------------------
-# The tokenizer
-# ----------------------------------------------------------------------------------------
 
 
 class BertTokenizer:
@@ -312,72 +219,13 @@ class BertTokenizer:
                 out += self._wordpiece(word)
         return out
 
-    def _clean_text(self, text: str) -> str:
-        chars = []
-        for ch in text:
-            if ch == "\x00" or ch == "\ufffd" or _is_control(ch):
-                continue
-            chars.append(" " if _is_whitespace(ch) else ch)
-        return "".join(chars)
-
-    def _strip_accents(self, word: str) -> str:
-        return "".join(c for c in unicodedata.normalize("NFD", word) if unicodedata.category(c) != "Mn")
-
-    def _split_on_punctuation(self, word: str) -> list[str]:
-        pieces: list[str] = []
-        current: list[str] = []
-        for ch in word:
-            if _is_punctuation(ch):
-                if current:
-                    pieces.append("".join(current))
-                    current = []
-                pieces.append(ch)
-            else:
-                current.append(ch)
-        if current:
-            pieces.append("".join(current))
-        return pieces
-
     def _basic_tokenize(self, text: str) -> list[str]:
-        """Clean, isolate CJK, lower-case/strip accents, split on whitespace and punctuation."""
-        text = self._clean_text(text)
-        if self.tokenize_chinese_chars:
-            text = "".join(f" {ch} " if _is_cjk(ch) else ch for ch in text)
-        text = unicodedata.normalize("NFC", text)
         strip = self.strip_accents if self.strip_accents is not None else self.do_lower_case
-        words: list[str] = []
-        for word in text.split():
-            if word in self._special_set:  # e.g. "[SEP]" that only appeared after cleaning
-                words.append(word)
-                continue
-            if self.do_lower_case:
-                word = word.lower()
-            if strip:
-                word = self._strip_accents(word)
-            words += self._split_on_punctuation(word)
-        # Stripping accents can leave nothing (a lone combining mark): re-split to drop empties.
-        return " ".join(words).split()
+        return basic_tokenize(text, do_lower_case=self.do_lower_case, strip=strip,
+                              tokenize_chinese_chars=self.tokenize_chinese_chars, keep=self._special_set)
 
     def _wordpiece(self, word: str) -> list[str]:
-        """Greedy longest-match-first WordPiece of one word; [UNK] if it cannot be covered."""
-        n = len(word)
-        if n > self.max_input_chars_per_word:
-            return [self.unk_token]
-        pieces: list[str] = []
-        start = 0
-        while start < n:
-            prefix = "##" if start > 0 else ""
-            end = min(n, start + self._longest_piece - len(prefix))
-            while end > start:
-                piece = prefix + word[start:end]
-                if piece in self.vocab:
-                    break
-                end -= 1
-            else:
-                return [self.unk_token]  # no vocabulary piece starts here: the whole word is unknown
-            pieces.append(piece)
-            start = end
-        return pieces
+        return wordpiece(word, self.vocab, self.unk_token, self._longest_piece, self.max_input_chars_per_word)
 
     # -- encoding ------------------------------------------------------------------------
 
@@ -394,30 +242,6 @@ class BertTokenizer:
         """0 for [CLS] A [SEP], 1 for B [SEP]."""
         first = [0] * (len(ids_a) + 2)
         return first if ids_b is None else first + [1] * (len(ids_b) + 1)
-
-    def _truncate(self, ids_a: list[int], ids_b: list[int] | None, max_length: int, n_special: int):
-        """Longest-first truncation so that len(a) + len(b) + n_special <= max_length.
-
-        Tokens are removed from the end of the longer sequence until both have the same
-        length, then alternately, the second sequence losing the odd one (as Hugging Face).
-        """
-        if max_length < n_special:
-            raise ValueError(
-                f"max_length={max_length} leaves no room: {n_special} special tokens are added to each sequence"
-            )
-        excess = len(ids_a) + len(ids_b or []) + n_special - max_length
-        if excess <= 0:
-            return ids_a, ids_b
-        if ids_b is None:
-            return ids_a[: len(ids_a) - excess], None
-        la, lb = len(ids_a), len(ids_b)
-        first = min(abs(la - lb), excess)
-        rest = excess - first
-        if la > lb:
-            cut_a, cut_b = first + rest // 2, rest - rest // 2
-        else:
-            cut_a, cut_b = rest // 2, first + rest - rest // 2
-        return ids_a[: la - cut_a], ids_b[: lb - cut_b]
 
     def _resolve_strategies(self, padding: Any, truncation: Any, max_length: int | None):
         """Hugging Face's rules for turning (padding, truncation, max_length) into a plan."""
@@ -461,7 +285,7 @@ class BertTokenizer:
         ids_b = None if pair is None else self.convert_tokens_to_ids(self.tokenize(pair))
         n_special = (3 if pair is not None else 2) if add_special_tokens else 0
         if truncate and max_length is not None:
-            ids_a, ids_b = self._truncate(ids_a, ids_b, max_length, n_special)
+            ids_a, ids_b = truncate_longest_first(ids_a, ids_b, max_length, n_special)
         if add_special_tokens:
             input_ids = self.build_inputs_with_special_tokens(ids_a, ids_b)
             type_ids = self.create_token_type_ids_from_sequences(ids_a, ids_b)
@@ -595,7 +419,7 @@ class BertTokenizer:
             for key in list(out):
                 out[key] = np.array(out[key], dtype=np.int64).reshape(len(input_ids), seq)
                 if return_tensors == "pt":  # "pt" (PyTorch tensors) gives tinygrad_edu Tensors here
-                    from ..tensor import Tensor
+                    from ...tensor import Tensor
 
                     out[key] = Tensor(out[key])
         elif single:
@@ -629,21 +453,6 @@ class BertTokenizer:
     def __repr__(self) -> str:
         return (f"BertTokenizer(vocab_size={self.vocab_size}, do_lower_case={self.do_lower_case}, "
                 f"model_max_length={self.model_max_length})")
-
-
-def _as_id_list(ids: Any) -> list[int]:
-    if isinstance(ids, np.ndarray):
-        if ids.ndim != 1:
-            raise ValueError(f"expected a 1-D sequence of ids, got an array of shape {ids.shape}")
-        return [int(i) for i in ids]
-    if hasattr(ids, "numpy") and callable(ids.numpy):  # a Tensor
-        return _as_id_list(np.asarray(ids.numpy()))
-    out = []
-    for i in ids:
-        if isinstance(i, bool) or not isinstance(i, (int, np.integer)):
-            raise TypeError(f"token ids must be ints, got {type(i).__name__} {i!r}")
-        out.append(int(i))
-    return out
 
 
 def _read_json(path: str) -> dict[str, Any]:

@@ -1,9 +1,9 @@
-"""The GPU rows of the side-by-side benchmark (``--device cuda`` of :mod:`.benchmark`).
+"""The GPU rows of the side-by-side benchmark (``--device cuda`` of :mod:`tinygrad_edu.bench`).
 
-    python -m tinygrad_edu.benchmark --device cuda
-    python -m tinygrad_edu.benchmark --device cuda --quick --cases cnn,gemm1024,conv2
+    python -m tinygrad_edu.bench --device cuda
+    python -m tinygrad_edu.bench --device cuda --quick --cases cnn,gemm1024,conv2
 
-The cases are :mod:`.benchmark`'s (same models, batches and data), run on one GPU:
+The cases are :mod:`tinygrad_edu.bench`'s (same models, batches and data), run on one GPU:
 
     tge-cuda     tinygrad_edu with its tensors on "cuda" (CuPy kernels: cuBLAS GEMM,
                  im2col + GEMM convolution, CuPy elementwise and reduction kernels)
@@ -24,7 +24,8 @@ import sys
 
 import numpy as np
 
-from . import benchmark as B
+from . import cases as B
+from . import runner as R
 
 GPU_CASES = ["op", "mlp", "cnn", "lstm10", "lstm100", "transformer", "gemm256", "gemm512",
              "gemm1024", "gemm2048", "conv1", "conv2", "conv3"]
@@ -42,7 +43,7 @@ def _data(case: str) -> dict:
 
 def _cupy_or_reason():
     """(cupy, None) when a GPU is usable, else (None, why not)."""
-    from .device import _import_cupy
+    from ..device import _import_cupy
 
     try:
         return _import_cupy(), None
@@ -195,7 +196,7 @@ def run(cases=None, impls=None, quick=False, out=sys.stdout):
         if not steps:
             continue
         d = _data(case)
-        times = B.time_case(steps, rounds, round_time, warmup)
+        times = R.time_case(steps, rounds, round_time, warmup)
         ref = statistics.median(times["torch-cuda"]) if "torch-cuda" in times else None
         for impl, ts in times.items():
             med = statistics.median(ts)
@@ -205,5 +206,5 @@ def run(cases=None, impls=None, quick=False, out=sys.stdout):
             if "flops" in d:
                 row["gflops"] = d["flops"] / min(ts) / 1e9
             rows.append(row)
-        B._print_rows([r for r in rows if r["case"] == case], out)
+        R._print_rows([r for r in rows if r["case"] == case], out)
     return info, rows

@@ -1,6 +1,6 @@
 """The training job behind ``python -m tinygrad_edu train``: the articles' models on real or built-in data.
 
-    from tinygrad_edu.train import train
+    from tinygrad_edu.cli.train import train
     result = train("cnn", epochs=1)          # prints progress; returns a TrainResult
     result.test_accuracy, result.history["val_accuracy"]
 
@@ -59,6 +59,7 @@ class DataBundle:
     y_test: np.ndarray
     note: str            # one line: where the data came from
     vocab_size: int = 0  # text only
+    tokenizer: object = None  # text only: the fitted Keras-style Tokenizer that made the ids
 
 
 @dataclass
@@ -117,8 +118,8 @@ def synthetic_sentiment(n: int, seed: int = 0):
 
 def _tokenize(train_texts, test_texts):
     """Fit Keras's Tokenizer on the training texts; pad/cut both sets to TEXT_MAXLEN ("pre")."""
-    from .keras.preprocessing.sequence import pad_sequences
-    from .keras.preprocessing.text import Tokenizer
+    from ..keras.preprocessing.sequence import pad_sequences
+    from ..keras.preprocessing.text import Tokenizer
 
     tokenizer = Tokenizer(num_words=TEXT_VOCAB)
     tokenizer.fit_on_texts(train_texts)
@@ -127,7 +128,7 @@ def _tokenize(train_texts, test_texts):
     def encode(texts):
         return pad_sequences(tokenizer.texts_to_sequences(texts), maxlen=TEXT_MAXLEN).astype(np.int64)
 
-    return encode(train_texts), encode(test_texts), vocab
+    return encode(train_texts), encode(test_texts), vocab, tokenizer
 
 
 def _limit(count: int, limit) -> int:
@@ -136,8 +137,8 @@ def _limit(count: int, limit) -> int:
 
 def load_text(data=None, limit=None, seed=0) -> DataBundle:
     """rt-polarity from ``data`` (a folder) / $TGE_DATA / the cache, else the synthetic set."""
-    from .data import rt_polarity
-    from .data._files import DatasetNotFoundError
+    from ..data import rt_polarity
+    from ..data._files import DatasetNotFoundError
 
     try:
         texts, labels = rt_polarity(root=data)
@@ -147,19 +148,19 @@ def load_text(data=None, limit=None, seed=0) -> DataBundle:
         n_train, n_test = (_limit(n, limit) for n in SYNTHETIC_SENTENCES)
         train_texts, y_train = synthetic_sentiment(n_train, seed=seed)
         test_texts, y_test = synthetic_sentiment(n_test, seed=seed + 1_000_003)
-        x_train, x_test, vocab = _tokenize(train_texts, test_texts)
+        x_train, x_test, vocab, tokenizer = _tokenize(train_texts, test_texts)
         note = (f"rt-polarity not found (give --data FOLDER with rt-polarity.pos/.neg); using the built-in "
                 f"synthetic sentiment sentences instead: {n_train:,} train / {n_test:,} held out "
-                f"(tinygrad_edu.train.synthetic_sentiment, no download)")
-        return DataBundle("synthetic sentiment", x_train, y_train, x_test, y_test, note, vocab)
+                f"(tinygrad_edu.cli.train.synthetic_sentiment, no download)")
+        return DataBundle("synthetic sentiment", x_train, y_train, x_test, y_test, note, vocab, tokenizer)
     order = np.random.default_rng(seed).permutation(len(texts))
     n_test = len(texts) // 10
     test_idx, train_idx = order[:n_test], order[n_test:]
     train_idx, test_idx = train_idx[:_limit(len(train_idx), limit)], test_idx[:_limit(len(test_idx), limit)]
-    x_train, x_test, vocab = _tokenize([texts[i] for i in train_idx], [texts[i] for i in test_idx])
+    x_train, x_test, vocab, tokenizer = _tokenize([texts[i] for i in train_idx], [texts[i] for i in test_idx])
     note = (f"rt-polarity: {len(train_idx):,} train / {len(test_idx):,} held-out sentences "
             f"(a random 10% held out), vocabulary {vocab:,}")
-    return DataBundle("rt-polarity", x_train, labels[train_idx], x_test, labels[test_idx], note, vocab)
+    return DataBundle("rt-polarity", x_train, labels[train_idx], x_test, labels[test_idx], note, vocab, tokenizer)
 
 
 # ------------------------------------------------------------------------------ image data
@@ -168,8 +169,8 @@ def load_digits(data=None, download=False, limit=None, seed=0) -> DataBundle:
 
     Images become float32 (N, 1, 28, 28) in [0, 1]; labels int64 (N,).
     """
-    from .data import mnist, synthetic_digits_split
-    from .data._files import DatasetNotFoundError
+    from ..data import mnist, synthetic_digits_split
+    from ..data._files import DatasetNotFoundError
 
     try:
         (x_train, y_train), (x_test, y_test) = mnist(root=data, download=download)
@@ -196,7 +197,7 @@ def load_digits(data=None, download=False, limit=None, seed=0) -> DataBundle:
 
 # ------------------------------------------------------------------------------ models
 def build_model(name: str, bundle: DataBundle):
-    from . import models
+    from .. import models
 
     if name == "mlp":
         return models.MLP(28 * 28, hidden=(128, 64), out_features=10)
@@ -212,9 +213,9 @@ def build_model(name: str, bundle: DataBundle):
 
 def _evaluate(model, x, y, batch_size=256):
     """(mean loss, accuracy) over (x, y), no gradients, dropout off."""
-    from .autograd import no_grad
-    from .nn import functional as F
-    from .tensor import Tensor
+    from ..autograd import no_grad
+    from ..nn import functional as F
+    from ..tensor import Tensor
 
     model.eval()
     total_loss, correct = 0.0, 0
@@ -229,7 +230,7 @@ def _evaluate(model, x, y, batch_size=256):
 
 # ------------------------------------------------------------------------------ the job
 def train(model="cnn", data=None, epochs=None, batch_size=None, lr=None, seed=0, threads=None, limit=None,
-          plot=None, download=False, verbose=1, log=print) -> TrainResult:
+          plot=None, download=False, verbose=1, log=print, save=None) -> TrainResult:
     """Train one of the articles' models and evaluate it on held-out data.
 
     model: "mlp", "cnn", "lstm" or "transformer". data: a folder (MNIST files for mlp/cnn,
@@ -239,16 +240,18 @@ def train(model="cnn", data=None, epochs=None, batch_size=None, lr=None, seed=0,
     limit: use at most this many training and held-out samples (for quick runs).
     plot: a PNG path for the loss and accuracy curves (needs matplotlib). download: allow
     fetching MNIST. verbose: 0 quiet, 1 progress bar (live on a terminal), 2 a line per epoch.
-    log: called with each message line.
+    log: called with each message line. save: a path; the trained model is written there with
+    ``tinygrad_edu.models.save_model`` (classes, tokenizer vocabulary, accuracy), ready for
+    ``tinygrad_edu.models.load``, ``python -m tinygrad_edu predict`` and ``serve``.
 
     Raises ValueError for bad arguments, DataUnavailable when ``data`` lacks the files,
     RuntimeError when ``plot`` is asked for without matplotlib (checked before training).
     """
-    from . import __version__, backends, manual_seed, rng
-    from . import optim
-    from .keras.progbar import Progbar
-    from .nn import functional as F
-    from .tensor import Tensor
+    from .. import __version__, backends, manual_seed, rng
+    from .. import optim
+    from ..keras.progbar import Progbar
+    from ..nn import functional as F
+    from ..tensor import Tensor
 
     if model not in MODELS:
         raise ValueError(f"unknown model {model!r}; expected one of {', '.join(MODELS)}")
@@ -319,7 +322,26 @@ def train(model="cnn", data=None, epochs=None, batch_size=None, lr=None, seed=0,
     if plot is not None:
         plot_history(history, plot, title=f"tinygrad_edu train --model {model} ({bundle.name})")
         log(f"wrote {plot}")
+    if save is not None:
+        _save_trained(net, bundle, model, result, save)
+        log(f"saved the model to {save}")
     return result
+
+
+CLASS_NAMES = {"mlp": [str(d) for d in range(10)], "cnn": [str(d) for d in range(10)],
+               "lstm": ["negative", "positive"], "transformer": ["negative", "positive"]}
+
+
+def _save_trained(net, bundle: DataBundle, model: str, result: TrainResult, path) -> None:
+    """Write the trained model with its class names, tokenizer (text models) and scores."""
+    from ..models import TextEncoder, save_model
+
+    tokenizer = None
+    if bundle.tokenizer is not None:
+        tokenizer = TextEncoder.from_keras(bundle.tokenizer, maxlen=TEXT_MAXLEN)
+    extra = {"data": bundle.name, "test_accuracy": float(result.test_accuracy),
+             "test_loss": float(result.test_loss), "epochs": len(result.history["loss"])}
+    save_model(net, path, classes=CLASS_NAMES[model], tokenizer=tokenizer, extra=extra)
 
 
 # ------------------------------------------------------------------------------ the plot
