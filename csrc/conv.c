@@ -70,7 +70,9 @@ static int64_t tge_conv2d_work(const tge_conv2d_params *p)
    with C*KH*KW. */
 static int64_t tge_conv2d_group(const tge_conv2d_params *p, int64_t cols_per_image)
 {
-    const int64_t per_image = tge_max64(p->c * p->kh * p->kw * cols_per_image, 1);
+    int64_t per_image;  /* saturating: the wide lowering's OH*W may exceed the checked OH*OW */
+    if (!tge_mul4(p->c, p->kh, p->kw, cols_per_image, &per_image)) per_image = INT64_MAX;
+    per_image = tge_max64(per_image, 1);
     int64_t g = tge_max64(TGE_CONV_COLS_BUDGET / per_image, 1);
     if (p->n <= 1) return 1;
     if (g >= p->n) return p->n;

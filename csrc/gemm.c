@@ -1,6 +1,6 @@
 /*
- * gemm.c - the matrix product C = op(A) @ op(B), float32 (tge_gemm_f32) and float64
- * (tge_gemm_f64), op(X) = X or X^T, optionally batched.
+ * gemm.c - the matrix product C = op(A) @ op(B), float32 (tge_matmul_f32) and float64
+ * (tge_matmul_f64), op(X) = X or X^T, optionally batched.
  *
  * The code for one element type lives in gemm_impl.inc (reference loop nest, packing,
  * blocked product, threading, the checked entry point) and is included here twice; the

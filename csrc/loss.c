@@ -1,6 +1,6 @@
 /*
  * loss.c - softmax cross-entropy with integer class targets, forward and backward in one
- * pass each, float32 and float64: tge_softmax_xent_{forward, backward}_{f32, f64}.
+ * pass each, float32 and float64: tge_cross_entropy_{forward, backward}_{f32, f64}.
  *
  *   forward   logp[i, :] = logits[i, :] - max_j logits[i, j]
  *                          - log sum_j exp(logits[i, j] - max_j logits[i, j])
@@ -8,7 +8,7 @@
  *   backward  glogits[i, :] = g[i] * (exp(logp[i, :]) - onehot(target[i]))
  *                             (0 for the rows whose target is ignore_index)
  *
- * The NumPy version (numpy_ref.softmax_xent_*, the reference) is ~10 array operations and
+ * The NumPy version (numpy_ref.cross_entropy_*, the reference) is ~10 array operations and
  * a fancy-indexing pass each way; for the articles' classifier heads (64 x 10 logits) the
  * Python calls cost more than the arithmetic, so one C call per direction.  The mean or
  * sum over rows stays in Python (one NumPy sum).
@@ -39,7 +39,7 @@ static int tge_xent_targets(int64_t n, int64_t c, const int64_t *target, int64_t
 }
 
 #define TGE_XENT_DEFINE(T, SFX, EXP, LOG)                                                  \
-    int tge_softmax_xent_forward_##SFX(int64_t n, int64_t c, const T *logits,              \
+    int tge_cross_entropy_forward_##SFX(int64_t n, int64_t c, const T *logits,              \
                                        int64_t logits_len, const int64_t *target,          \
                                        int64_t target_len, int64_t ignore_index, T *logp,  \
                                        int64_t logp_len, T *losses, int64_t losses_len)    \
@@ -71,7 +71,7 @@ static int tge_xent_targets(int64_t n, int64_t c, const int64_t *target, int64_t
         return TGE_OK;                                                                     \
     }                                                                                      \
                                                                                            \
-    int tge_softmax_xent_backward_##SFX(int64_t n, int64_t c, const T *logp,               \
+    int tge_cross_entropy_backward_##SFX(int64_t n, int64_t c, const T *logp,               \
                                         int64_t logp_len, const int64_t *target,           \
                                         int64_t target_len, int64_t ignore_index,          \
                                         const T *g, int64_t g_len, T *glogits,             \

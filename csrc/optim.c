@@ -31,10 +31,14 @@
 static int tge_optim_check(int64_t count, const void *params, const void *grads,
                            const int64_t *sizes)
 {
+    int64_t total = 0;
     if (count < 0) return TGE_EINVAL;
     if (count > 0 && (!params || !grads || !sizes)) return TGE_EINVAL;
-    for (int64_t i = 0; i < count; ++i)
+    for (int64_t i = 0; i < count; ++i) {
         if (sizes[i] < 0) return TGE_EINVAL;
+        if (sizes[i] > INT64_MAX - total) return TGE_EOVERFLOW;  /* the sum below must fit */
+        total += sizes[i];
+    }
     return TGE_OK;
 }
 
@@ -43,8 +47,8 @@ static int tge_optim_check(int64_t count, const void *params, const void *grads,
 static int tge_optim_threads(int64_t count, const int64_t *sizes)
 {
     int64_t total = 0;
-    for (int64_t i = 0; i < count; ++i) total += sizes[i];
-    return tge_threads_for(total * 4, count);
+    for (int64_t i = 0; i < count; ++i) total += sizes[i];  /* fits: tge_optim_check */
+    return tge_threads_for(total > INT64_MAX / 4 ? INT64_MAX : total * 4, count);
 }
 
 /* The loop bodies, written once; each loop below is one combination of the options that

@@ -2,11 +2,12 @@
  * relu.c - the rectifier, forward and backward, float32 and float64:
  * tge_relu_{forward, backward}_{f32, f64}.
  *
- *   forward   y[i]  = x[i] * (x[i] > 0)        (x where x > 0, else 0; NaN stays NaN)
+ *   forward   y[i]  = x[i] <= 0 ? 0 : x[i]     (x where x > 0, else +0; NaN stays NaN)
  *   backward  gx[i] = gy[i] * (x[i] > 0)
  *
- * Written with a multiply by the 0/1 of the comparison, exactly as the NumPy reference
- * (x * (x > 0)), so the two agree to the bit, NaN and signed zeros included.
+ * The forward is a select, not a multiply by the 0/1 of the comparison: -inf * 0 would be
+ * NaN, and relu(-inf) is 0 (as PyTorch).  The NumPy reference does the same select
+ * (np.where(x <= 0, 0, x)), so the two agree to the bit, NaN and signed zeros included.
  *
  * Why a kernel for something so simple: in NumPy each pass is two (the comparison writes
  * a bool array, then a multiply casts it back to float), on arrays of megabytes (the
@@ -37,7 +38,7 @@ static int tge_relu_check(int64_t n, const void *a, int64_t a_len, const void *b
 #define TGE_RELU_DEFINE(T, SFX)                                                          \
     TGE_CLONES static void relu_fwd_##SFX(int64_t n, const T *restrict x, T *restrict y) \
     {                                                                                    \
-        for (int64_t i = 0; i < n; ++i) y[i] = x[i] * (T)(x[i] > 0);                      \
+        for (int64_t i = 0; i < n; ++i) y[i] = x[i] <= 0 ? (T)0 : x[i];                  \
     }                                                                                    \
     TGE_CLONES static void relu_bwd_##SFX(int64_t n, const T *restrict gy,               \
                                           const T *restrict x, T *restrict gx)           \

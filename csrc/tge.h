@@ -23,7 +23,7 @@
 #include <stdint.h>
 
 /* The value tge_abi_version() returns; tinygrad_edu/backends/c.py expects the same. */
-#define TGE_ABI_VERSION 1
+#define TGE_ABI_VERSION 2
 
 /* ---- cdef-begin (cffi reads from here) ---- */
 
@@ -47,6 +47,13 @@ int tge_abi_version(void);
    Returns TGE_EINVAL for n < 0.  Small problems always run on one thread. */
 int tge_set_num_threads(int n);
 int tge_get_num_threads(void);
+/* Adapting to a loaded machine (threads.c): when on (the default; TGE_ADAPTIVE_THREADS=0
+   turns it off), a kernel's team never has more threads than there are CPUs free of
+   other runnable threads.  tge_cpus_free() is that count right now (>= 1), or 0 where it
+   cannot be measured (not Linux).  set: on is 0 or 1, else TGE_EINVAL. */
+int tge_set_adaptive_threads(int on);
+int tge_get_adaptive_threads(void);
+int tge_cpus_free(void);
 int tge_has_openmp(void);         /* 1 when built with OpenMP, else 0        */
 const char *tge_simd_path(void);  /* "avx512", "avx2" or "generic": the GEMM
                                      micro-kernel this CPU runs               */
@@ -72,11 +79,11 @@ int tge_malloc_tune(int64_t mmap_threshold, int64_t trim_threshold);
    Storage: A[b] is (m, k) row-major, or (k, m) when trans_a is 1; B[b] is (k, n), or
    (n, k) when trans_b is 1; each batch item follows the previous one directly.
    Lengths: a_len = batch*m*k, b_len = batch*k*n, c_len = batch*m*n. */
-int tge_gemm_f32(int64_t batch, int64_t m, int64_t n, int64_t k,
+int tge_matmul_f32(int64_t batch, int64_t m, int64_t n, int64_t k,
                  const float *a, int64_t a_len, int trans_a,
                  const float *b, int64_t b_len, int trans_b,
                  float *c, int64_t c_len);
-int tge_gemm_f64(int64_t batch, int64_t m, int64_t n, int64_t k,
+int tge_matmul_f64(int64_t batch, int64_t m, int64_t n, int64_t k,
                  const double *a, int64_t a_len, int trans_a,
                  const double *b, int64_t b_len, int trans_b,
                  double *c, int64_t c_len);
@@ -252,25 +259,100 @@ int tge_lstm_backward_f64(const tge_lstm_params *p,
                           double *g_c0, int64_t g_c0_len,
                           double *g_w_hh, int64_t g_w_hh_len);
 
+/* ---- one GRU layer over a whole sequence (gru.c) ----
+   steps S, batch N, hidden H; reverse = 1 reads the sequence from the end.  Gate order
+   r, z, n (PyTorch's).  Forward takes the input projection xw (S, N, 3H) = x @ W_ih^T +
+   b_ih (done by the caller), w_hh (3H, H), b_hh (3H) and h0 (N, H) and writes out
+   (S, N, H) (h at every position) and gates (S, N, 4H) (r, z, n and the recurrent n term
+   h_prev W_hn^T + b_hn, which backward needs).  Backward takes those and the output
+   gradient g_out (S, N, H) and writes g_xw (S, N, 3H), g_h0 (N, H), g_w_hh (3H, H) and
+   g_b_hh (3H).  Lengths are checked as everywhere. */
+typedef struct {
+    int64_t steps, batch, hidden;
+    int64_t reverse;        /* 0 or 1 */
+} tge_gru_params;
+
+int tge_gru_forward_f32(const tge_gru_params *p,
+                        const float *xw, int64_t xw_len,
+                        const float *w_hh, int64_t w_hh_len,
+                        const float *b_hh, int64_t b_hh_len,
+                        const float *h0, int64_t h0_len,
+                        float *out, int64_t out_len,
+                        float *gates, int64_t gates_len);
+int tge_gru_forward_f64(const tge_gru_params *p,
+                        const double *xw, int64_t xw_len,
+                        const double *w_hh, int64_t w_hh_len,
+                        const double *b_hh, int64_t b_hh_len,
+                        const double *h0, int64_t h0_len,
+                        double *out, int64_t out_len,
+                        double *gates, int64_t gates_len);
+int tge_gru_backward_f32(const tge_gru_params *p,
+                         const float *w_hh, int64_t w_hh_len,
+                         const float *b_hh, int64_t b_hh_len,
+                         const float *h0, int64_t h0_len,
+                         const float *out, int64_t out_len,
+                         const float *gates, int64_t gates_len,
+                         const float *g_out, int64_t g_out_len,
+                         float *g_xw, int64_t g_xw_len,
+                         float *g_h0, int64_t g_h0_len,
+                         float *g_w_hh, int64_t g_w_hh_len,
+                         float *g_b_hh, int64_t g_b_hh_len);
+int tge_gru_backward_f64(const tge_gru_params *p,
+                         const double *w_hh, int64_t w_hh_len,
+                         const double *b_hh, int64_t b_hh_len,
+                         const double *h0, int64_t h0_len,
+                         const double *out, int64_t out_len,
+                         const double *gates, int64_t gates_len,
+                         const double *g_out, int64_t g_out_len,
+                         double *g_xw, int64_t g_xw_len,
+                         double *g_h0, int64_t g_h0_len,
+                         double *g_w_hh, int64_t g_w_hh_len,
+                         double *g_b_hh, int64_t g_b_hh_len);
+
+/* ---- BatchNorm over x (N, C, L), per channel (batch_norm.c) ----
+   forward: y = (x - mean) / sqrt(var + eps) * weight + bias (mean, var, weight, bias (C),
+   the statistics given); backward: gx, gw, gb (C) from g; batch_stats = 1 when mean and var
+   were the batch's own (then they depend on x), 0 for fixed running estimates. */
+int tge_batch_norm_forward_f32(int64_t n, int64_t c, int64_t l, const float *x, int64_t x_len,
+                               const float *mean, int64_t mean_len, const float *var, int64_t var_len,
+                               const float *weight, int64_t weight_len, const float *bias,
+                               int64_t bias_len, double eps, float *y, int64_t y_len);
+int tge_batch_norm_forward_f64(int64_t n, int64_t c, int64_t l, const double *x, int64_t x_len,
+                               const double *mean, int64_t mean_len, const double *var, int64_t var_len,
+                               const double *weight, int64_t weight_len, const double *bias,
+                               int64_t bias_len, double eps, double *y, int64_t y_len);
+int tge_batch_norm_backward_f32(int64_t n, int64_t c, int64_t l, int64_t batch_stats,
+                                const float *g, int64_t g_len, const float *x, int64_t x_len,
+                                const float *mean, int64_t mean_len, const float *var, int64_t var_len,
+                                const float *weight, int64_t weight_len, double eps,
+                                float *gx, int64_t gx_len, float *gw, int64_t gw_len,
+                                float *gb, int64_t gb_len);
+int tge_batch_norm_backward_f64(int64_t n, int64_t c, int64_t l, int64_t batch_stats,
+                                const double *g, int64_t g_len, const double *x, int64_t x_len,
+                                const double *mean, int64_t mean_len, const double *var, int64_t var_len,
+                                const double *weight, int64_t weight_len, double eps,
+                                double *gx, int64_t gx_len, double *gw, int64_t gw_len,
+                                double *gb, int64_t gb_len);
+
 /* ---- softmax cross-entropy with class targets (loss.c) ----
    logits / logp / glogits (n, c), target (n,) int64 (a class in [0, c) or ignore_index),
    losses and g (n,).  forward: logp = log_softmax(logits) row by row and
    losses[i] = -logp[i, target[i]] (0 for ignored rows); backward: glogits[i] =
    g[i] * (exp(logp[i]) - onehot(target[i])) (0 for ignored rows).  TGE_EINDEX (nothing
    written) for a target outside [0, c) that is not ignore_index. */
-int tge_softmax_xent_forward_f32(int64_t n, int64_t c, const float *logits, int64_t logits_len,
+int tge_cross_entropy_forward_f32(int64_t n, int64_t c, const float *logits, int64_t logits_len,
                                  const int64_t *target, int64_t target_len,
                                  int64_t ignore_index, float *logp, int64_t logp_len,
                                  float *losses, int64_t losses_len);
-int tge_softmax_xent_forward_f64(int64_t n, int64_t c, const double *logits,
+int tge_cross_entropy_forward_f64(int64_t n, int64_t c, const double *logits,
                                  int64_t logits_len, const int64_t *target,
                                  int64_t target_len, int64_t ignore_index, double *logp,
                                  int64_t logp_len, double *losses, int64_t losses_len);
-int tge_softmax_xent_backward_f32(int64_t n, int64_t c, const float *logp, int64_t logp_len,
+int tge_cross_entropy_backward_f32(int64_t n, int64_t c, const float *logp, int64_t logp_len,
                                   const int64_t *target, int64_t target_len,
                                   int64_t ignore_index, const float *g, int64_t g_len,
                                   float *glogits, int64_t glogits_len);
-int tge_softmax_xent_backward_f64(int64_t n, int64_t c, const double *logp,
+int tge_cross_entropy_backward_f64(int64_t n, int64_t c, const double *logp,
                                   int64_t logp_len, const int64_t *target,
                                   int64_t target_len, int64_t ignore_index, const double *g,
                                   int64_t g_len, double *glogits, int64_t glogits_len);
@@ -282,7 +364,8 @@ int tge_softmax_xent_backward_f64(int64_t n, int64_t c, const double *logp,
    momentum_buffers may be NULL when momentum == 0; first[i] != 0 says buffer i is new
    (it is set to the gradient, as PyTorch's first step).  The rules are optim/adam.py's
    and optim/sgd.py's `_update`, operation by operation in the parameters' type.
-   TGE_EINVAL for a negative count or size, a NULL array that is needed, or a step < 1. */
+   TGE_EINVAL for a negative count or size, a NULL array that is needed, or a step < 1;
+   TGE_EOVERFLOW when the sizes add up to more than INT64_MAX. */
 typedef struct {
     double lr, beta1, beta2, eps, weight_decay;
     int64_t decoupled;      /* 1: AdamW (p *= 1 - lr*wd), 0: Adam (g += wd*p) */
@@ -307,6 +390,76 @@ int tge_sgd_step_f32(const tge_sgd_params *hp, int64_t count, float *const *para
 int tge_sgd_step_f64(const tge_sgd_params *hp, int64_t count, double *const *params,
                      const double *const *grads, double *const *momentum_buffers,
                      const int64_t *first, const int64_t *sizes);
+
+/* ---- GPT-2's GELU, the tanh approximation (gelu_tanh.c) ----
+   y = x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))) / 2 over n elements, and gx = gy * dy/dx. */
+int tge_gelu_tanh_forward_f32(int64_t n, const float *x, int64_t x_len, float *y, int64_t y_len);
+int tge_gelu_tanh_forward_f64(int64_t n, const double *x, int64_t x_len, double *y, int64_t y_len);
+int tge_gelu_tanh_backward_f32(int64_t n, const float *gy, int64_t gy_len, const float *x,
+                               int64_t x_len, float *gx, int64_t gx_len);
+int tge_gelu_tanh_backward_f64(int64_t n, const double *gy, int64_t gy_len, const double *x,
+                               int64_t x_len, double *gx, int64_t gx_len);
+
+/* ---- causal multi-head self-attention over a packed qkv (attention.c) ----
+   qkv: (batch, rows, 3 * n_head * head_dim), each row [q | k | v].  Forward: the queries
+   are rows kv_len - q_len .. kv_len - 1 (0 <= q_len <= kv_len <= rows), query i sees keys
+   0 .. kv_len - q_len + i; out (batch, q_len, n_head * head_dim), lse (batch, n_head,
+   q_len) = log sum exp of each row's scores.  Backward: the whole sequence (rows = t),
+   out and gout (batch, t, E), lse from the forward -> gqkv (batch, t, 3E). */
+int tge_causal_attention_forward_f32(int64_t batch, int64_t rows, int64_t q_len,
+                                     int64_t kv_len, int64_t n_head, int64_t head_dim,
+                                     double scale, const float *qkv, int64_t qkv_len,
+                                     float *out, int64_t out_len, float *lse, int64_t lse_len);
+int tge_causal_attention_forward_f64(int64_t batch, int64_t rows, int64_t q_len,
+                                     int64_t kv_len, int64_t n_head, int64_t head_dim,
+                                     double scale, const double *qkv, int64_t qkv_len,
+                                     double *out, int64_t out_len, double *lse,
+                                     int64_t lse_len);
+int tge_causal_attention_backward_f32(int64_t batch, int64_t t, int64_t n_head,
+                                      int64_t head_dim, double scale, const float *qkv,
+                                      int64_t qkv_len, const float *out, int64_t out_len,
+                                      const float *lse, int64_t lse_len, const float *gout,
+                                      int64_t gout_len, float *gqkv, int64_t gqkv_len);
+int tge_causal_attention_backward_f64(int64_t batch, int64_t t, int64_t n_head,
+                                      int64_t head_dim, double scale, const double *qkv,
+                                      int64_t qkv_len, const double *out, int64_t out_len,
+                                      const double *lse, int64_t lse_len, const double *gout,
+                                      int64_t gout_len, double *gqkv, int64_t gqkv_len);
+
+/* ---- LayerNorm over the last axis (layer_norm.c) ----
+   x, y, g, gx: (rows, d); weight, bias, gweight, gbias: (d,) or NULL with length 0 (scale 1,
+   shift 0; no gradient wanted); mean, rstd: (rows,), written by forward (the mean and
+   1 / sqrt(biased variance + eps) of each row) and read by backward.  gx may be NULL (length
+   0) when x needs no gradient. */
+int tge_layer_norm_forward_f32(int64_t rows, int64_t d, const float *x, int64_t x_len,
+                               const float *weight, int64_t weight_len, const float *bias,
+                               int64_t bias_len, double eps, float *y, int64_t y_len,
+                               float *mean, int64_t mean_len, float *rstd, int64_t rstd_len);
+int tge_layer_norm_forward_f64(int64_t rows, int64_t d, const double *x, int64_t x_len,
+                               const double *weight, int64_t weight_len, const double *bias,
+                               int64_t bias_len, double eps, double *y, int64_t y_len,
+                               double *mean, int64_t mean_len, double *rstd, int64_t rstd_len);
+int tge_layer_norm_backward_f32(int64_t rows, int64_t d, const float *g, int64_t g_len,
+                                const float *x, int64_t x_len, const float *weight,
+                                int64_t weight_len, const float *mean, int64_t mean_len,
+                                const float *rstd, int64_t rstd_len, float *gx, int64_t gx_len,
+                                float *gweight, int64_t gweight_len, float *gbias,
+                                int64_t gbias_len);
+int tge_layer_norm_backward_f64(int64_t rows, int64_t d, const double *g, int64_t g_len,
+                                const double *x, int64_t x_len, const double *weight,
+                                int64_t weight_len, const double *mean, int64_t mean_len,
+                                const double *rstd, int64_t rstd_len, double *gx,
+                                int64_t gx_len, double *gweight, int64_t gweight_len,
+                                double *gbias, int64_t gbias_len);
+
+/* ---- dropout with a counter-based mask (dropout.c) ----
+   y[i] = x[i] * (32 hash bits of (seed, i) >= threshold ? scale : 0) over n elements;
+   0 <= threshold <= 2^32 - 1 (else TGE_EINVAL).  The same call on the gradient is the
+   backward pass. */
+int tge_dropout_f32(int64_t n, const float *x, int64_t x_len, int64_t seed, int64_t threshold,
+                    double scale, float *y, int64_t y_len);
+int tge_dropout_f64(int64_t n, const double *x, int64_t x_len, int64_t seed, int64_t threshold,
+                    double scale, double *y, int64_t y_len);
 
 /* ---- cdef-end ---- */
 

@@ -9,6 +9,13 @@
  * from several Python threads at once are safe (each opens its own team).
  */
 #include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#ifdef __linux__
+#include <fcntl.h>
+#include <unistd.h>
+#endif
 
 #include "tge_internal.h"
 
@@ -46,12 +53,109 @@ int tge_get_num_threads(void)
 #endif
 }
 
+/* ---- adapting to a loaded machine ----
+ * A team of n threads is only as fast as its slowest member: when another program keeps
+ * one of the cores busy, the thread that lands there gets a fraction of a CPU, and every
+ * parallel region waits for it at its closing barrier (measured on two cores with a
+ * busy-loop on one: a CNN epoch 2-5x slower with 2 threads than with 1).  So before
+ * opening a team, a kernel asks how many CPUs are free: Linux's /proc/stat line
+ * "procs_running" counts the runnable threads of the whole machine right now; minus the
+ * calling thread, the rest are others.  The team gets at most (online CPUs - others)
+ * threads, and at least 1.  Idle OpenMP workers must not count themselves as others:
+ * tinygrad_edu.backends sets a short spin (GOMP_SPINCOUNT) before this module loads, so
+ * workers sleep soon after a region ends (and a sleeping thread also gets the CPU back
+ * at once when woken, where a spinning one would have used up its time slice).
+ * The reading is cached for TGE_CPU_PROBE_NS (one open/read per 10 ms at most), so the
+ * cost is a clock read per kernel call.  TGE_ADAPTIVE_THREADS=0 turns it off. */
+#define TGE_CPU_PROBE_NS 10000000LL
+
+static atomic_int adaptive = -1;          /* -1: not read from the environment yet */
+static atomic_llong probe_time_ns = 0;    /* when free_cpus was last measured */
+static atomic_int free_cpus = 0;          /* 0: unknown (no /proc/stat) */
+
+static long long tge_now_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (long long)ts.tv_sec * 1000000000LL + ts.tv_nsec;
+}
+
+/* Runnable threads on the machine (procs_running of /proc/stat), or -1. */
+static int tge_procs_running(void)
+{
+#ifdef __linux__
+    char buf[16384];
+    int fd = open("/proc/stat", O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return -1;
+    ssize_t len = read(fd, buf, sizeof buf - 1);
+    close(fd);
+    if (len <= 0) return -1;
+    buf[len] = 0;
+    const char *at = strstr(buf, "procs_running ");
+    if (!at) return -1;
+    return atoi(at + 14);
+#else
+    return -1;
+#endif
+}
+
+int tge_cpus_free(void)
+{
+#ifdef __linux__
+    const int running = tge_procs_running();
+    const long online = sysconf(_SC_NPROCESSORS_ONLN);
+    if (running < 1 || online < 1) return 0;
+    const long free_now = online - (running - 1);  /* the caller is one of the runnable */
+    return free_now < 1 ? 1 : (int)free_now;
+#else
+    return 0;
+#endif
+}
+
+int tge_set_adaptive_threads(int on)
+{
+    if (on != 0 && on != 1) return TGE_EINVAL;
+    atomic_store(&adaptive, on);
+    atomic_store(&probe_time_ns, 0);
+    return TGE_OK;
+}
+
+int tge_get_adaptive_threads(void)
+{
+    int on = atomic_load(&adaptive);
+    if (on < 0) {
+        const char *env = getenv("TGE_ADAPTIVE_THREADS");
+        on = !(env && env[0] == '0' && env[1] == 0);
+        atomic_store(&adaptive, on);
+    }
+    return on;
+}
+
+/* The free CPUs, measured at most every TGE_CPU_PROBE_NS; 0 when unknown. */
+static int tge_cpus_free_cached(void)
+{
+    const long long now = tge_now_ns();
+    const long long last = atomic_load(&probe_time_ns);
+    if (last != 0 && now - last < TGE_CPU_PROBE_NS) return atomic_load(&free_cpus);
+    /* one thread measures; others meanwhile use the previous figure */
+    long long expected = last;
+    if (!atomic_compare_exchange_strong(&probe_time_ns, &expected, now))
+        return atomic_load(&free_cpus);
+    const int f = tge_cpus_free();
+    atomic_store(&free_cpus, f);
+    return f;
+}
+
 int tge_threads_for(int64_t work, int64_t max_parts)
 {
     int64_t n = tge_get_num_threads();
     int64_t by_work = work / TGE_MIN_WORK_PER_THREAD;
     if (n > by_work) n = by_work;
     if (n > max_parts) n = max_parts;
+    if (n > 1 && tge_get_adaptive_threads()) {
+        const int f = tge_cpus_free_cached();
+        if (f > 0 && n > f) n = f;
+    }
     if (n < 1) n = 1;
 #ifndef _OPENMP
     n = 1;

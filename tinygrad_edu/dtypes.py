@@ -93,4 +93,11 @@ def as_array(data, dtype=None):
         if array.dtype == object:
             raise TypeError(f"Tensor: cannot make a tensor from {type(data).__name__} data")
     target = to_dtype(dtype) if dtype is not None else default_dtype(array, from_python)
+    if array.dtype.kind in "iu" and target.kind in "iu" and array.size and not np.can_cast(array.dtype, target):
+        # uint64 values above 2**63 - 1 would wrap to negative int64 (PyTorch raises too)
+        info = np.iinfo(target)
+        lo, hi = int(array.min()), int(array.max())
+        if lo < info.min or hi > info.max:
+            raise OverflowError(f"Tensor: integer values in [{lo}, {hi}] do not fit {target} "
+                                f"[{info.min}, {info.max}] (from {array.dtype} data)")
     return array_module(array).array(array, dtype=target, copy=True)

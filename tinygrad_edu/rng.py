@@ -14,11 +14,15 @@ _device_stream = None  # (host generator it was seeded from, cupy.random.RandomS
 
 
 def manual_seed(seed: int) -> None:
-    """Reseed the global generator (like ``torch.manual_seed``)."""
+    """Reseed the global generator (like ``torch.manual_seed``: any int in [-2**63, 2**64))."""
     global _generator
     if not isinstance(seed, (int, np.integer)) or isinstance(seed, bool):
         raise TypeError(f"manual_seed: seed must be an int, got {type(seed).__name__}")
-    _generator = np.random.default_rng(int(seed))
+    seed = int(seed)
+    # PyTorch's range; a negative seed stands for seed + 2**64, as in torch.manual_seed.
+    if not -(2**63) <= seed < 2**64:
+        raise ValueError(f"manual_seed: seed must lie in [-2**63, 2**64), got {seed}")
+    _generator = np.random.default_rng(seed % 2**64)
 
 
 def generator() -> np.random.Generator:

@@ -88,6 +88,8 @@ def flatten(t, start=0, end=-1):
         return reshape(t, 1)
     start = normalize_axes(start, t.ndim, "flatten")[0]
     end = normalize_axes(end, t.ndim, "flatten")[0]
+    if start > end:  # PyTorch refuses it; silently giving back the tensor would hide the mistake
+        raise ValueError(f"flatten: start axis {start} comes after end axis {end} for a tensor of shape {t.shape}")
     middle = math.prod(t.shape[start : end + 1])
     return reshape(t, t.shape[:start] + (middle,) + t.shape[end + 1 :])
 

@@ -5,82 +5,39 @@ A Tensor holds
 * ``data``  – the array (NumPy on the CPU, CuPy on the GPU); use ``.numpy()`` from outside;
 * ``requires_grad`` – whether gradients should flow to it;
 * ``grad``  – after ``backward()``, dL/d(this tensor) for leaves that require grad;
-* ``_ctx``  – the :class:`~tinygrad_edu.autograd.Function` that produced it (None for leaves).
+* ``_ctx``  – the :class:`~tinygrad_edu.autograd.Function` that produced it (None for leaves);
+* ``_version`` – how many in-place changes its array has seen (shared with ``detach()``).
 
-Every method here is thin sugar: it checks its arguments (shapes in the messages) and calls
-``SomeFunction.apply``; the maths lives in ``tinygrad_edu/ops``.
+The maths methods (``+``, ``exp``, ``sum``, ``reshape``...) come from
+:class:`~tinygrad_edu.maths.TensorMaths` and the class-level constructors (``Tensor.zeros``...)
+from :class:`~tinygrad_edu.creation.TensorFactories`; this file keeps what a tensor is: its
+data and conversions, its gradient (``backward``, hooks) and its in-place changes.
 """
 from __future__ import annotations
 
-import math
-import numbers
+import threading
 
 import numpy as np
 
-from . import autograd, rng
-from .autograd import Function, is_grad_enabled
-from . import device as _device
-from .device import array_module, device_of, is_cupy_array, move, normalize_device
-from .limits import MAX_BYTES, check_allocation
+from . import autograd
+from .autograd import RemovableHandle, is_grad_enabled
+from .creation import TensorFactories, cat, stack, where
+from .device import array_module, device_of, move, normalize_device
+from .dtypes import DTYPE_NAMES, FLOATS, as_array, promote_types, to_dtype
+from .maths import TensorMaths
+from .torch_methods import TorchMethods
 from .ops import elementwise as E
-from .ops import movement as M
-from .ops import reduce as R
-from .ops.matmul import MatMul
-from .ops.reduce import normalize_axes
+from .ops import inplace as I
+from .ops.movement import ToDevice
+from .shaping import _index_arg
 
-_FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
-_DTYPE_NAMES = {
-    "float32": np.float32, "float": np.float32, "float64": np.float64, "double": np.float64,
-    "int64": np.int64, "long": np.int64, "int32": np.int32, "int": np.int64,
-    "bool": np.bool_, "uint8": np.uint8, "float16": np.float16, "half": np.float16,
-}
+__all__ = ["Tensor", "cat", "stack", "where", "to_dtype"]  # the last four for older imports
+
+# Accumulation into .grad is atomic per tensor: a tensor always takes the same lock of this set.
+_GRAD_LOCKS = [threading.Lock() for _ in range(64)]
 
 
-def to_dtype(dtype) -> np.dtype:
-    """A dtype given as a name ("float32"), a NumPy type or dtype -> a NumPy dtype."""
-    if isinstance(dtype, str):
-        if dtype not in _DTYPE_NAMES:
-            raise TypeError(f"unknown dtype {dtype!r}; expected one of {sorted(_DTYPE_NAMES)}")
-        return np.dtype(_DTYPE_NAMES[dtype])
-    try:
-        return np.dtype(dtype)
-    except TypeError:
-        raise TypeError(f"unknown dtype {dtype!r}") from None
-
-
-def _default_dtype(array: np.ndarray, from_python: bool) -> np.dtype:
-    """The dtype rules of the Tensor constructor (see API.md)."""
-    kind = array.dtype.kind
-    if kind == "f":
-        if array.dtype in _FLOATS and not from_python:
-            return array.dtype
-        return np.dtype(np.float32)
-    if kind in "iu":
-        return np.dtype(np.int64)
-    if kind == "b":
-        return np.dtype(np.bool_)
-    raise TypeError(f"Tensor: unsupported data of dtype {array.dtype} (use float, int or bool data)")
-
-
-def _as_array(data, dtype=None):
-    """Convert constructor ``data`` to an owned array following the dtype rules."""
-    if isinstance(data, Tensor):
-        array, from_python = data.data, False
-    elif isinstance(data, np.ndarray) or is_cupy_array(data):
-        array, from_python = data, False
-    elif isinstance(data, np.generic):
-        array, from_python = np.asarray(data), False
-    else:
-        array = np.asarray(data)
-        from_python = True
-        if array.dtype == object:
-            raise TypeError(f"Tensor: cannot make a tensor from {type(data).__name__} data")
-    target = to_dtype(dtype) if dtype is not None else _default_dtype(array, from_python)
-    xp = array_module(array)
-    return xp.array(array, dtype=target, copy=True)
-
-
-class Tensor:
+class Tensor(TensorMaths, TorchMethods, TensorFactories):
     """An n-dimensional array that records the operations made on it for backward.
 
     Tensor(data, requires_grad=False, dtype=None, device=None)
@@ -88,33 +45,34 @@ class Tensor:
         float32; NumPy float32/float64 arrays keep their dtype; integers become int64.
     """
 
-    __slots__ = ("data", "requires_grad", "grad", "_ctx", "__weakref__")
+    __slots__ = ("data", "requires_grad", "grad", "_ctx", "_vc", "_hooks", "__weakref__")
     # Make NumPy hand ``ndarray op Tensor`` to our reflected operators.
     __array_ufunc__ = None
 
     def __init__(self, data, requires_grad=False, dtype=None, device=None):
-        array = _as_array(data, dtype)
-        if device is not None:
-            array = move(array, normalize_device(device))
-        self.data = array
-        self.grad = None
-        self._ctx = None
-        self.requires_grad = False
+        array = as_array(data.data if isinstance(data, Tensor) else data, dtype)
+        self._set_array(move(array, normalize_device(device)) if device is not None else array)
         if requires_grad:
             self.requires_grad_(True)
+
+    def _set_array(self, array, requires_grad=False) -> None:
+        """Initialise every field around ``array`` (a fresh leaf at version 0)."""
+        self.data = array
+        self.requires_grad = requires_grad
+        self.grad = None
+        self._ctx = None
+        self._vc = [0]  # the version counter: a list, so that detach() can share it
+        self._hooks = None
 
     @classmethod
     def _from_array(cls, array, requires_grad=False):
         """Wrap an array without copying or checking (used by Function.apply)."""
-        t = object.__new__(Tensor)
-        t.data = array
-        t.requires_grad = requires_grad
-        t.grad = None
-        t._ctx = None
+        t = object.__new__(Tensor)  # the fields of _set_array, written out: this runs once per op
+        t.data, t.requires_grad, t.grad, t._ctx, t._vc, t._hooks = array, requires_grad, None, None, [0], None
         return t
 
     def requires_grad_(self, flag: bool = True) -> "Tensor":
-        if flag and self.data.dtype not in _FLOATS:
+        if flag and self.data.dtype not in FLOATS:
             raise TypeError(
                 f"only float32/float64 tensors can require gradients, got dtype {self.data.dtype}"
             )
@@ -145,6 +103,11 @@ class Tensor:
     @property
     def is_leaf(self) -> bool:
         return self._ctx is None
+
+    @property
+    def _version(self) -> int:
+        """The number of in-place changes made to this tensor's array (PyTorch's ``_version``)."""
+        return self._vc[0]
 
     def size(self, axis=None):
         """The shape (as PyTorch's ``size()``), or the size of one axis."""
@@ -185,33 +148,21 @@ class Tensor:
         """The DLPack (device type, device id) of the data."""
         return self.data.__dlpack_device__()
 
-    @staticmethod
-    def from_dlpack(obj) -> "Tensor":
-        """Wrap an array from another library (PyTorch, CuPy, JAX...) sharing memory when it can."""
-        device_type = obj.__dlpack_device__()[0] if hasattr(obj, "__dlpack_device__") else 1
-        if device_type == 2:  # kDLCUDA
-            from .device import _import_cupy
-
-            array = _import_cupy().from_dlpack(obj)
-        else:
-            array = np.from_dlpack(obj)
-        if array.dtype not in _FLOATS and array.dtype.kind == "f":
-            array = array.astype(np.float32)
-        return Tensor._from_array(array)
-
-    @staticmethod
-    def from_numpy(array, requires_grad=False, dtype=None, device=None) -> "Tensor":
-        """A tensor from a NumPy array (float32/float64 kept, integers as int64), same shape."""
-        return Tensor(np.asarray(array), requires_grad=requires_grad, dtype=dtype, device=device)
-
-    def to(self, target) -> "Tensor":
-        """``to("cuda")`` / ``to("cpu")`` moves; ``to(dtype)`` converts (as ``astype``)."""
-        if not isinstance(target, str) or target in _DTYPE_NAMES:
-            return self.astype(target)
-        device = normalize_device(target)
-        if device == self.device:
-            return self
-        return _ToDevice.apply(self, device=device)
+    def to(self, *args, device=None, dtype=None, non_blocking=False, copy=False) -> "Tensor":
+        """``to("cuda")`` / ``to("cpu")`` / ``to(torch.device(...))`` moves; ``to(dtype)``
+        converts (as ``astype``); ``to(device, dtype)``, ``to(other_tensor)`` (its device and
+        dtype) and the keywords ``device=``, ``dtype=`` work as in PyTorch."""
+        for arg in args:
+            if isinstance(arg, Tensor):
+                device, dtype = arg.device, arg.dtype
+            elif isinstance(arg, str) and arg not in DTYPE_NAMES:
+                device = arg
+            else:
+                dtype = arg
+        out = self if dtype is None else self.astype(dtype)
+        if device is None or normalize_device(device) == out.device:
+            return out
+        return ToDevice.apply(out, device=normalize_device(device))
 
     def cuda(self) -> "Tensor":
         """A copy on the GPU (``to("cuda")``); the gradient flows back to this tensor."""
@@ -226,7 +177,7 @@ class Tensor:
         target = to_dtype(dtype)
         if target == self.dtype:
             return self
-        if self.dtype in _FLOATS and target in _FLOATS:
+        if self.dtype in FLOATS and target in FLOATS:
             return E.Cast.apply(self, dtype=target)
         return Tensor._from_array(self.data.astype(target))
 
@@ -240,411 +191,246 @@ class Tensor:
         return self.astype(np.int64)
 
     def detach(self) -> "Tensor":
-        """A tensor sharing this one's data, cut from the graph (needs no grad)."""
-        return Tensor._from_array(self.data)
+        """A tensor sharing this one's data and version counter, cut from the graph."""
+        t = Tensor._from_array(self.data)
+        t._vc = self._vc
+        return t
 
     def clone(self) -> "Tensor":
+        """A copy with its own array (the gradient flows back to this tensor)."""
         return self + 0 if self.requires_grad else Tensor._from_array(self.data.copy())
 
     # ------------------------------------------------------------------ autograd
-    def backward(self, grad=None) -> None:
+    def backward(self, grad=None, retain_graph=None, create_graph=False, inputs=None) -> None:
         """Accumulate d(self)/d(leaf) * grad into ``.grad`` of every leaf that requires grad.
 
         grad: same shape as self; may be omitted for a one-element tensor (taken as 1).
+        retain_graph: keep the graph (its saved arrays) for another backward; by default it is
+            freed, and a second backward through it raises RuntimeError.
+        create_graph: True is refused (NotImplementedError): backward functions work on arrays,
+            so gradients cannot themselves be differentiated here.
+        inputs: accumulate only into these tensors' ``.grad`` (leaves or not).
         """
         if not self.requires_grad:
             raise RuntimeError(
                 "backward(): this tensor does not require grad and has no graph "
                 "(did you create it under no_grad, or from inputs without requires_grad=True?)"
             )
+        if isinstance(inputs, Tensor):
+            inputs = (inputs,)
+        autograd.backward((self,), (self._root_grad(grad, "backward()", create_graph),),
+                          retain_graph=bool(retain_graph), inputs=None if inputs is None else tuple(inputs))
+
+    def _root_grad(self, grad, caller: str, create_graph=False):
+        """The array that starts a backward walk from this tensor (``grad`` checked, or 1)."""
+        if create_graph:
+            raise NotImplementedError(
+                f"{caller}: create_graph=True (gradients of gradients) is not supported: each op's "
+                "backward works on arrays, not on recorded tensors; use finite differences "
+                "(tinygrad_edu.utils.gradcheck) to check second derivatives"
+            )
         if grad is None:
             if self.data.size != 1:
                 raise RuntimeError(
-                    f"backward(): grad can be omitted only for a one-element output, "
+                    f"{caller}: grad can be omitted only for a one-element output, "
                     f"this one has shape {self.shape}; pass grad= of that shape"
                 )
-            grad_array = array_module(self.data).ones(self.shape, dtype=self.dtype)
-        else:
-            if isinstance(grad, Tensor):
-                if grad.device != self.device:
-                    raise ValueError(
-                        f"backward(): grad is on {grad.device} but the output {self.shape} is on "
-                        f"{self.device}; move it with .to()"
-                    )
-                grad_array = grad.data
-            else:
-                grad_array = move(np.asarray(grad), self.device)
-            if grad_array.shape != self.shape:
+            return array_module(self.data).ones(self.shape, dtype=self.dtype)
+        if isinstance(grad, Tensor):
+            if grad.device != self.device:
                 raise ValueError(
-                    f"backward(): grad of shape {grad_array.shape} does not match "
-                    f"the output's shape {self.shape}"
+                    f"{caller}: grad is on {grad.device} but the output {self.shape} is on "
+                    f"{self.device}; move it with .to()"
                 )
-            grad_array = grad_array.astype(self.dtype, copy=False)
-        autograd.backward(self, grad_array)
+            grad_array = grad.data
+        else:
+            grad_array = move(np.asarray(grad), self.device)
+        if grad_array.shape != self.shape:
+            raise ValueError(
+                f"{caller}: grad of shape {grad_array.shape} does not match the output's shape {self.shape}"
+            )
+        return grad_array.astype(self.dtype, copy=False)
 
     def _accumulate_grad(self, grad, private: bool = False) -> None:
-        """Add ``grad`` into ``.grad``; ``private``: no one else holds this array (the
-        backward walk says so), so it may become ``.grad`` without a copy."""
+        """Add ``grad`` into ``.grad`` (atomically: several threads may share this tensor);
+        ``private``: no one else holds this array, so it may become ``.grad`` without a copy.
+        Then call the post-accumulate hooks."""
         if grad.dtype != self.dtype:
             grad = grad.astype(self.dtype)
             private = True
-        if self.grad is None:
-            # Copy unless private: the same array may have been handed to several tensors by
-            # the backward pass, or belong to the caller.
-            self.grad = Tensor._from_array(grad if private else array_module(grad).array(grad, copy=True))
+        with _GRAD_LOCKS[id(self) % len(_GRAD_LOCKS)]:
+            if self.grad is None:
+                self.grad = Tensor._from_array(grad if private else array_module(grad).array(grad, copy=True))
+            else:
+                self.grad.data = self.grad.data + grad
+        for hook in tuple(self._hooks["post"]) if self._hooks else ():
+            hook(self)
+
+    def register_hook(self, hook) -> RemovableHandle:
+        """Call ``hook(grad)`` with the gradient of this tensor (an array shaped like it) each
+        time backward computes it; a hook that returns an array replaces the gradient."""
+        if not self.requires_grad:
+            raise RuntimeError("cannot register a hook on a tensor that doesn't require gradient")
+        if self._ctx is None:
+            hooks = self._hook_lists()["grad"]
         else:
-            self.grad.data = self.grad.data + grad
+            if not isinstance(self._ctx.grad_hooks, list):
+                self._ctx.grad_hooks = []
+            hooks = self._ctx.grad_hooks
+        hooks.append(hook)
+        return RemovableHandle(hooks, hook)
+
+    def register_post_accumulate_grad_hook(self, hook) -> RemovableHandle:
+        """Call ``hook(tensor)`` on this leaf each time backward has added into its ``.grad``."""
+        if self._ctx is not None:
+            raise RuntimeError("post accumulate grad hooks cannot be registered on non-leaf tensors")
+        if not self.requires_grad:
+            raise RuntimeError("cannot register a hook on a tensor that doesn't require gradient")
+        hooks = self._hook_lists()["post"]
+        hooks.append(hook)
+        return RemovableHandle(hooks, hook)
+
+    def _hook_lists(self) -> dict:
+        if self._hooks is None:
+            self._hooks = {"grad": [], "post": []}
+        return self._hooks
 
     def zero_grad(self) -> None:
         """Forget the accumulated gradient (``.grad = None``)."""
         self.grad = None
 
-    # ------------------------------------------------------------------ operand handling
-    def _operand(self, other) -> "Tensor":
-        """``other`` as a Tensor on this device; Python/NumPy scalars take this tensor's dtype."""
-        if isinstance(other, Tensor):
-            if other.device != self.device:
-                raise ValueError(
-                    f"tensors on different devices: {self.device} {self.shape} and "
-                    f"{other.device} {other.shape}; move one with .to()"
-                )
-            return other
-        if isinstance(other, (numbers.Number, np.generic)) and not isinstance(other, complex):
-            dtype = self.dtype
-            if dtype.kind != "f" and isinstance(other, (float, np.floating)):
-                dtype = np.dtype(np.float32)
-            elif dtype.kind == "b" and not isinstance(other, (bool, np.bool_)):
-                dtype = np.dtype(np.int64)
-            return Tensor._from_array(array_module(self.data).asarray(other, dtype=dtype))
-        return Tensor(other, device=self.device)
+    # ------------------------------------------------------------------ in place
+    def _bump_version(self) -> None:
+        """Record an in-place change of ``data`` (code that writes into ``data`` calls this)."""
+        self._vc[0] += 1
 
-    def _binary(self, other, fn, reverse=False):
-        b = self._operand(other)
-        a = self
-        if a.dtype != b.dtype:
-            a, b = _promote(a, b)
-        return fn.apply(b, a) if reverse else fn.apply(a, b)
+    def _inplace(self, name, op, other=None, copy_old=False, fast=None):
+        """Write ``op(old value)`` (a Tensor) into this tensor's array and bump its version.
 
-    # ------------------------------------------------------------------ arithmetic
-    def __add__(self, other):
-        return self._binary(other, E.Add)
-
-    def __radd__(self, other):
-        return self._binary(other, E.Add, reverse=True)
-
-    def __sub__(self, other):
-        return self._binary(other, E.Sub)
-
-    def __rsub__(self, other):
-        return self._binary(other, E.Sub, reverse=True)
-
-    def __mul__(self, other):
-        return self._binary(other, E.Mul)
-
-    def __rmul__(self, other):
-        return self._binary(other, E.Mul, reverse=True)
-
-    def __truediv__(self, other):
-        if self.dtype.kind != "f" and not (isinstance(other, Tensor) and other.dtype.kind == "f"):
-            return self.astype(np.float32)._binary(other, E.Div)
-        return self._binary(other, E.Div)
-
-    def __rtruediv__(self, other):
-        if self.dtype.kind != "f":
-            return self.astype(np.float32)._binary(other, E.Div, reverse=True)
-        return self._binary(other, E.Div, reverse=True)
-
-    def __pow__(self, other):
-        return self._binary(other, E.Pow)
-
-    def __rpow__(self, other):
-        return self._binary(other, E.Pow, reverse=True)
-
-    def __neg__(self):
-        return E.Neg.apply(self)
-
-    def __matmul__(self, other):
-        return self.matmul(other)
-
-    def __rmatmul__(self, other):
-        return self._operand(other).matmul(self)
-
-    def matmul(self, other) -> "Tensor":
-        """Matrix product with ``torch.matmul``'s rules (1-D, 2-D, batched with broadcasting)."""
-        other = self._operand(other) if not isinstance(other, Tensor) else other
-        a, b = self, other
-        if a.device != b.device:
-            a._operand(b)  # raises the device error
-        from .ops.matmul import check_matmul_shapes
-
-        check_matmul_shapes(a.shape, b.shape)
-        if a.dtype != b.dtype:
-            a, b = _promote(a, b)
-        return MatMul.apply(a, b)
-
-    def maximum(self, other) -> "Tensor":
-        """Elementwise larger of the two (broadcasting); ties share the gradient."""
-        return self._binary(other, E.Maximum)
-
-    def minimum(self, other) -> "Tensor":
-        """Elementwise smaller of the two (broadcasting); ties share the gradient."""
-        return self._binary(other, E.Minimum)
-
-    # in place: only where no graph needs the old values
-    def _inplace(self, other, ufunc, name):
-        if self.requires_grad and is_grad_enabled():
+        With a graph (grad mode on and this tensor or ``other`` requiring grad), the op becomes
+        a node of the graph and this tensor's history moves on to it, as in PyTorch; the old
+        value is copied first when the op keeps it for backward (``copy_old``). A leaf that
+        requires grad may only be changed under ``no_grad``. Without a graph, ``fast()`` (when
+        given) writes into the array directly."""
+        graph = is_grad_enabled() and (self.requires_grad or getattr(other, "requires_grad", False))
+        if graph and self.requires_grad and self._ctx is None:
             raise RuntimeError(
-                f"in-place {name} on a tensor that requires grad; wrap it in `with tge.no_grad():`"
+                f"a leaf Variable that requires grad is being used in an in-place operation ({name}); "
+                "wrap it in `with tge.no_grad():`"
             )
-        other = self._operand(other)
-        xp = array_module(self.data)
-        result_shape = np.broadcast_shapes(self.shape, other.shape)
-        if result_shape != self.shape:
-            raise ValueError(f"in-place {name}: {self.shape} {name} {other.shape} would give shape {result_shape}")
         if not getattr(self.data.flags, "writeable", True):  # CuPy arrays have no such flag
             self.data = self.data.copy()
-        ufunc(xp)(self.data, other.data, out=self.data, casting="unsafe")
+        if graph or fast is None:
+            old = self
+            if graph:
+                old = Tensor._from_array(self.data.copy() if copy_old else self.data, self.requires_grad)
+                old._ctx, old._vc = self._ctx, (old._vc if copy_old else self._vc)
+            result = op(old)
+            self._check_inplace(name, result.shape, result.dtype)
+            array_module(self.data).copyto(self.data, result.data, casting="unsafe")
+            if graph:
+                self._ctx, self.requires_grad = result._ctx, True
+        else:
+            fast()
+        self._bump_version()
         return self
 
+    def _check_inplace(self, name, shape, dtype) -> None:
+        if shape != self.shape:
+            raise ValueError(f"in-place {name}: the result has shape {shape}, the tensor {self.shape}")
+        if not np.can_cast(dtype, self.dtype, casting="same_kind"):
+            raise RuntimeError(f"in-place {name}: result type {dtype} can't be cast to the "
+                               f"desired output type {self.dtype}")
+
+    def _arith_inplace(self, other, fn, ufunc, name):
+        other = self._operand(other)
+        if self.dtype.kind != "f" and fn is E.Div:
+            other = other.astype(np.float32)  # true division of integers gives floats
+
+        def fast():
+            try:
+                shape = np.broadcast_shapes(self.shape, other.shape)
+            except ValueError:
+                raise ValueError(f"in-place {name}: shapes {self.shape} and {other.shape} do not broadcast") from None
+            self._check_inplace(name, shape, promote_types(self.dtype, other.dtype))
+            ufunc(array_module(self.data))(self.data, other.data, out=self.data, casting="unsafe")
+
+        return self._inplace(name, lambda old: old._binary(other, fn), other,
+                             copy_old=fn in (E.Mul, E.Div), fast=fast)
+
     def __iadd__(self, other):
-        return self._inplace(other, lambda xp: xp.add, "+=")
+        """``t += other`` in place (other broadcast to t's shape); bumps the version."""
+        return self._arith_inplace(other, E.Add, lambda xp: xp.add, "+=")
 
     def __isub__(self, other):
-        return self._inplace(other, lambda xp: xp.subtract, "-=")
+        """``t -= other`` in place (other broadcast to t's shape); bumps the version."""
+        return self._arith_inplace(other, E.Sub, lambda xp: xp.subtract, "-=")
 
     def __imul__(self, other):
-        return self._inplace(other, lambda xp: xp.multiply, "*=")
+        """``t *= other`` in place (other broadcast to t's shape); bumps the version."""
+        return self._arith_inplace(other, E.Mul, lambda xp: xp.multiply, "*=")
 
     def __itruediv__(self, other):
-        return self._inplace(other, lambda xp: xp.true_divide, "/=")
+        """``t /= other`` in place (other broadcast to t's shape); bumps the version."""
+        return self._arith_inplace(other, E.Div, lambda xp: xp.true_divide, "/=")
 
-    # ------------------------------------------------------------------ comparisons (no grad)
-    def _compare(self, other, op):
-        other = self._operand(other)
-        return Tensor._from_array(op(self.data, other.data))
+    add_ = __iadd__
+    sub_ = __isub__
+    mul_ = __imul__
+    div_ = __itruediv__
 
-    def __eq__(self, other):
-        return self._compare(other, lambda a, b: a == b)
-
-    def __ne__(self, other):
-        return self._compare(other, lambda a, b: a != b)
-
-    def __lt__(self, other):
-        return self._compare(other, lambda a, b: a < b)
-
-    def __le__(self, other):
-        return self._compare(other, lambda a, b: a <= b)
-
-    def __gt__(self, other):
-        return self._compare(other, lambda a, b: a > b)
-
-    def __ge__(self, other):
-        return self._compare(other, lambda a, b: a >= b)
-
-    __hash__ = object.__hash__
-
-    def __bool__(self):
-        if self.data.size != 1:
-            raise ValueError(f"the truth value of a tensor of shape {self.shape} is ambiguous")
-        return bool(self.item())
-
-    def __float__(self):
-        return float(self.item())
-
-    def __int__(self):
-        return int(self.item())
-
-    def __index__(self):
-        if self.dtype.kind not in "iu":
-            raise TypeError(f"only integer tensors can be used as an index, not {self.dtype}")
-        return int(self.item())
-
-    def __len__(self):
-        if self.ndim == 0:
-            raise TypeError("len() of a 0-d tensor")
-        return self.shape[0]
-
-    def __iter__(self):
-        for i in range(len(self)):
-            yield self[i]
-
-    # ------------------------------------------------------------------ unary maths
-    def exp(self):
-        """e^x, elementwise (same shape)."""
-        return E.Exp.apply(self._float_self("exp"))
-
-    def log(self):
-        """Natural logarithm, elementwise (same shape)."""
-        return E.Log.apply(self._float_self("log"))
-
-    def sqrt(self):
-        """Square root, elementwise (same shape)."""
-        return E.Sqrt.apply(self._float_self("sqrt"))
-
-    def abs(self):
-        """Absolute value, elementwise (same shape); gradient 0 at 0, as PyTorch."""
-        return E.Abs.apply(self)
-
-    def tanh(self):
-        """Hyperbolic tangent, elementwise (same shape)."""
-        return E.Tanh.apply(self._float_self("tanh"))
-
-    def sigmoid(self):
-        """1 / (1 + e^-x), elementwise and without overflow (same shape)."""
-        return E.Sigmoid.apply(self._float_self("sigmoid"))
-
-    def relu(self):
-        """max(x, 0), elementwise (same shape)."""
-        return E.ReLU.apply(self)
-
-    def clip(self, lo=None, hi=None):
-        """Clamp every element into [lo, hi] (either bound may be None)."""
-        if lo is None and hi is None:
-            raise ValueError("clip: give at least one of lo and hi")
-        return E.Clip.apply(self, lo=lo, hi=hi)
-
-    clamp = clip
-
-    def _float_self(self, op):
-        return self if self.dtype.kind == "f" else self.astype(np.float32)
-
-    # ------------------------------------------------------------------ reductions
-    def _reduce(self, fn, axis, keepdims, op, **options):
-        axes = normalize_axes(axis, self.ndim, op)
-        return fn.apply(self, axes=axes, keepdims=keepdims, **options)
-
-    def sum(self, axis=None, keepdims=False, *, dim=None):
-        """Sum over ``axis`` (int, tuple or None for all)."""
-        return self._reduce(R.Sum, _axis(axis, dim), keepdims, "sum")
-
-    def mean(self, axis=None, keepdims=False, *, dim=None):
-        """Mean over ``axis`` (int, tuple or None for all)."""
-        return self._reduce(R.Mean, _axis(axis, dim), keepdims, "mean")
-
-    def max(self, axis=None, keepdims=False, *, dim=None):
-        """Largest values over ``axis`` (values only); tied maxima share the gradient."""
-        return self._reduce(R.Max, _axis(axis, dim), keepdims, "max")
-
-    def min(self, axis=None, keepdims=False, *, dim=None):
-        """Smallest values over ``axis`` (values only); tied minima share the gradient."""
-        return self._reduce(R.Min, _axis(axis, dim), keepdims, "min")
-
-    def var(self, axis=None, keepdims=False, correction=1, *, dim=None, unbiased=None):
-        """Variance; ``correction=1`` (default, as PyTorch) divides by n - 1."""
-        if unbiased is not None:
-            correction = 1 if unbiased else 0
-        return self._reduce(R.Var, _axis(axis, dim), keepdims, "var", correction=correction)
-
-    def std(self, axis=None, keepdims=False, correction=1, *, dim=None):
-        return self.var(axis, keepdims, correction, dim=dim).sqrt()
-
-    def argmax(self, axis=None, keepdims=False, *, dim=None):
-        """Index of the largest value over ``axis`` (int64, no gradient); the first one on ties."""
-        axis = _axis(axis, dim)
-        return Tensor._from_array(self.data.argmax(axis=axis, keepdims=keepdims).astype(np.int64))
-
-    def argmin(self, axis=None, keepdims=False, *, dim=None):
-        axis = _axis(axis, dim)
-        return Tensor._from_array(self.data.argmin(axis=axis, keepdims=keepdims).astype(np.int64))
-
-    def softmax(self, axis=-1, *, dim=None):
-        """exp(x) / sum(exp(x)) along ``axis`` (shifted by the max, so it never overflows)."""
-        axis = _axis(axis, dim)
-        normalize_axes(axis, self.ndim, "softmax")
-        return R.Softmax.apply(self._float_self("softmax"), axis=axis)
-
-    def log_softmax(self, axis=-1, *, dim=None):
-        """x - logsumexp(x) along ``axis``, computed stably."""
-        axis = _axis(axis, dim)
-        normalize_axes(axis, self.ndim, "log_softmax")
-        return R.LogSoftmax.apply(self._float_self("log_softmax"), axis=axis)
-
-    # ------------------------------------------------------------------ shape
-    def reshape(self, *shape):
-        """New shape with the same number of elements; one entry may be -1."""
-        target = _resolve_shape(_shape_arg(shape), self.shape)
-        if target == self.shape:
-            return self
-        return M.Reshape.apply(self, shape=target)
-
-    view = reshape
-
-    def permute(self, *dims):
-        """Reorder the axes: ``permute(0, 2, 1)`` turns (N, T, D) into (N, D, T)."""
-        dims = _shape_arg(dims)
-        if sorted(int(d) % max(self.ndim, 1) for d in dims) != list(range(self.ndim)) or len(dims) != self.ndim:
-            raise ValueError(f"permute: {dims} is not a permutation of the {self.ndim} axes of a tensor of shape {self.shape}")
-        return M.Permute.apply(self, dims=tuple(int(d) % self.ndim for d in dims))
-
-    def transpose(self, a=None, b=None):
-        """Swap axes ``a`` and ``b`` (without arguments: reverse all axes, as NumPy)."""
-        if a is None and b is None:
-            return M.Permute.apply(self, dims=tuple(reversed(range(self.ndim))))
-        dims = list(range(self.ndim))
-        a, b = normalize_axes(a, self.ndim, "transpose")[0], normalize_axes(b, self.ndim, "transpose")[0]
-        dims[a], dims[b] = dims[b], dims[a]
-        return M.Permute.apply(self, dims=tuple(dims))
-
-    @property
-    def T(self):
-        """The transpose of a 2-D tensor: (M, N) -> (N, M) (all axes reversed for other ranks)."""
-        return self.transpose()
-
-    def flatten(self, start=0, end=-1, *, start_dim=None, end_dim=None):
-        """Merge axes ``start`` .. ``end`` (inclusive) into one."""
-        start = start if start_dim is None else start_dim
-        end = end if end_dim is None else end_dim
-        if self.ndim == 0:
-            return self.reshape(1)
-        start = normalize_axes(start, self.ndim, "flatten")[0]
-        end = normalize_axes(end, self.ndim, "flatten")[0]
-        middle = int(np.prod(self.shape[start : end + 1]))
-        return self.reshape(self.shape[:start] + (middle,) + self.shape[end + 1 :])
-
-    def squeeze(self, axis=None, *, dim=None):
-        """Remove size-1 axes (all of them, or ``axis`` if it has size 1, as PyTorch)."""
-        axis = _axis(axis, dim)
-        if axis is None:
-            return self.reshape(tuple(s for s in self.shape if s != 1))
-        axes = normalize_axes(axis, self.ndim, "squeeze")
-        return self.reshape(tuple(s for i, s in enumerate(self.shape) if not (i in axes and s == 1)))
-
-    def unsqueeze(self, axis, *, dim=None):
-        """Insert a size-1 axis at ``axis``: (N, D) with axis=1 -> (N, 1, D)."""
-        axis = _axis(axis, dim)
-        axis = normalize_axes(axis, self.ndim + 1, "unsqueeze")[0]
-        return self.reshape(self.shape[:axis] + (1,) + self.shape[axis:])
-
-    def expand(self, *shape):
-        """Broadcast to ``shape`` without copying (-1 keeps a size), as PyTorch."""
-        shape = _shape_arg(shape)
-        extra = len(shape) - self.ndim
-        if extra < 0:
-            raise ValueError(f"expand: cannot expand shape {self.shape} to fewer dimensions {shape}")
-        full = tuple(self.shape[i - extra] if s == -1 and i >= extra else s for i, s in enumerate(shape))
-        try:
-            if np.broadcast_shapes(self.shape, full) != full:
-                raise ValueError
-        except ValueError:
-            raise ValueError(f"expand: shape {self.shape} cannot be broadcast to {shape}") from None
-        return M.Expand.apply(self, shape=full)
-
-    def __getitem__(self, index):
-        """Indexing as NumPy: ints, slices, None, Ellipsis, integer arrays (a gather); differentiable."""
+    def __setitem__(self, index, value) -> None:
+        """``t[index] = value`` (value broadcast to ``t[index]``'s shape); differentiable."""
         index = _index_arg(index)
-        if _device._cupy is not None:  # index arrays go to this tensor's device (as PyTorch allows)
-            index = _index_to_device(index, self.device)
-        try:
-            return M.GetItem.apply(self, index=index)
-        except IndexError as exc:
-            raise IndexError(f"index {index!r} into a tensor of shape {self.shape}: {exc}") from None
+        value = self._operand(value)
 
-    def pad(self, pad_width, value=0.0):
-        """Constant padding, NumPy-style: one (before, after) pair per axis (or one pair for all)."""
-        widths = np.broadcast_to(np.asarray(pad_width, dtype=np.int64).reshape(-1, 2), (self.ndim, 2))
-        if (widths < 0).any():
-            raise ValueError(f"pad: negative widths {pad_width!r}")
-        return M.Pad.apply(self, pad_width=tuple(map(tuple, widths.tolist())), value=value)
+        def fast():
+            self.data[index] = value.data
+
+        self._inplace("index assignment", lambda old: I.SetItem.apply(old, value.astype(old.dtype), index=index),
+                      value, fast=fast)
+
+    def _mask_array(self, mask, op):
+        mask = mask.data if isinstance(mask, Tensor) else move(np.asarray(mask), self.device)
+        if mask.dtype != np.bool_:
+            raise TypeError(f"{op}: the mask must be bool, got dtype {mask.dtype}")
+        if np.broadcast_shapes(mask.shape, self.shape) != self.shape:
+            raise ValueError(f"{op}: mask of shape {mask.shape} does not broadcast to {self.shape}")
+        return mask
+
+    def masked_fill_(self, mask, value) -> "Tensor":
+        """Set the elements where ``mask`` (bool, broadcastable to this shape) is True to ``value``."""
+        mask = self._mask_array(mask, "masked_fill_")
+        return self._inplace("masked_fill_", lambda old: I.MaskedFill.apply(old, mask=mask, value=value))
+
+    def masked_fill(self, mask, value) -> "Tensor":
+        """A new tensor: ``value`` where ``mask`` is True, this tensor's values elsewhere."""
+        return I.MaskedFill.apply(self, mask=self._mask_array(mask, "masked_fill"), value=value)
+
+    def fill_(self, value) -> "Tensor":
+        """Set every element to ``value``."""
+        return self._inplace("fill_", lambda old: I.Fill.apply(old, value=value))
+
+    def zero_(self) -> "Tensor":
+        """Set every element to 0."""
+        return self.fill_(0)
+
+    def clamp_(self, min=None, max=None) -> "Tensor":
+        """Clamp every element into [min, max] in place (see ``clip``)."""
+        if min is None and max is None:
+            raise ValueError("clamp_: give at least one of min and max")
+        return self._inplace("clamp_", lambda old: E.Clip.apply(old, lo=min, hi=max), copy_old=True)
+
+    clip_ = clamp_
+
+    def copy_(self, src) -> "Tensor":
+        """Copy ``src`` (broadcast to this shape, converted to this dtype) into this tensor."""
+        src = src if isinstance(src, Tensor) else Tensor(src, device=self.device)
+        if src.device != self.device:
+            src = src.to(self.device)
+        if np.broadcast_shapes(src.shape, self.shape) != self.shape:
+            raise ValueError(f"copy_: source of shape {src.shape} does not broadcast to {self.shape}")
+        return self._inplace("copy_", lambda old: I.Copy.apply(old, src), src)
 
     # ------------------------------------------------------------------ representation
     def __repr__(self):
@@ -659,229 +445,3 @@ class Tensor:
         elif self.requires_grad:
             extras += ", requires_grad=True"
         return f"tensor({body}{extras})"
-
-    # ------------------------------------------------------------------ factories
-    @staticmethod
-    def zeros(*shape, requires_grad=False, dtype=None, device=None):
-        """A tensor of the given shape filled with 0 (float32 unless ``dtype`` says otherwise)."""
-        return _factory(np.zeros, shape, requires_grad, dtype, device)
-
-    @staticmethod
-    def ones(*shape, requires_grad=False, dtype=None, device=None):
-        """A tensor of the given shape filled with 1 (float32 unless ``dtype`` says otherwise)."""
-        return _factory(np.ones, shape, requires_grad, dtype, device)
-
-    @staticmethod
-    def full(shape, value, requires_grad=False, dtype=None, device=None):
-        """A tensor of ``shape`` filled with ``value``."""
-        return _factory(lambda s, dtype: np.full(s, value, dtype=dtype), (shape,), requires_grad, dtype, device)
-
-    @staticmethod
-    def rand(*shape, requires_grad=False, dtype=None, device=None):
-        """Uniform on [0, 1)."""
-        return _factory(lambda s, dtype: rng.generator().random(s).astype(dtype), shape, requires_grad, dtype, device)
-
-    @staticmethod
-    def randn(*shape, requires_grad=False, dtype=None, device=None):
-        """Standard normal."""
-        return _factory(
-            lambda s, dtype: rng.generator().standard_normal(s).astype(dtype), shape, requires_grad, dtype, device
-        )
-
-    @staticmethod
-    def arange(start, stop=None, step=1, requires_grad=False, dtype=None, device=None):
-        """Like np.arange; int arguments give int64, float ones float32."""
-        lo, hi = (0, start) if stop is None else (start, stop)
-        try:
-            count = max(0, math.ceil((hi - lo) / step))
-        except (TypeError, ValueError, ZeroDivisionError, OverflowError):
-            count = 0  # np.arange reports it
-        check_allocation((count,), np.int64, "arange")
-        values = np.arange(start, stop, step) if stop is not None else np.arange(start)
-        if dtype is None:
-            dtype = np.int64 if values.dtype.kind in "iu" else np.float32
-        return Tensor(values, requires_grad=requires_grad, dtype=dtype, device=device)
-
-    @staticmethod
-    def eye(n, m=None, requires_grad=False, dtype=None, device=None):
-        """The (n, m) identity matrix (m defaults to n), float32 unless ``dtype`` says otherwise."""
-        check_allocation((n, n if m is None else m), to_dtype(dtype or np.float32), "eye")
-        return Tensor(np.eye(n, m, dtype=to_dtype(dtype or np.float32)), requires_grad=requires_grad, device=device)
-
-    @staticmethod
-    def zeros_like(t, requires_grad=False, dtype=None):
-        return Tensor.zeros(*t.shape, requires_grad=requires_grad, dtype=dtype or t.dtype, device=t.device)
-
-    @staticmethod
-    def ones_like(t, requires_grad=False, dtype=None):
-        return Tensor.ones(*t.shape, requires_grad=requires_grad, dtype=dtype or t.dtype, device=t.device)
-
-
-# ---------------------------------------------------------------------- helpers
-class _ToDevice(Function):
-    """Copy to another device; the gradient is copied back."""
-
-    def forward(self, x, device="cpu"):
-        self.source = device_of(x)
-        return move(x, device)
-
-    def backward(self, g):
-        return (move(g, self.source),)
-
-
-def _promote(a: Tensor, b: Tensor):
-    """Bring two tensors to one dtype: floats win over ints, the wider float wins."""
-    da, db = a.dtype, b.dtype
-    if da.kind == "f" and db.kind == "f":
-        target = np.result_type(da, db)
-    elif da.kind == "f":
-        target = da
-    elif db.kind == "f":
-        target = db
-    else:
-        target = np.result_type(da, db)
-        if target.kind == "b":
-            target = np.dtype(np.bool_)
-        elif target.kind in "iu":
-            target = np.dtype(np.int64)
-    return a.astype(target), b.astype(target)
-
-
-def _axis(axis, dim):
-    return dim if dim is not None else axis
-
-
-def _shape_arg(shape):
-    """Accept both f(2, 3) and f((2, 3))."""
-    if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
-        shape = tuple(shape[0])
-    out = []
-    for s in shape:
-        if isinstance(s, Tensor):
-            s = int(s)
-        if not isinstance(s, (int, np.integer)) or isinstance(s, bool):
-            raise TypeError(f"shape entries must be ints, got {shape!r}")
-        out.append(int(s))
-    return tuple(out)
-
-
-def _resolve_shape(shape: tuple, old: tuple) -> tuple:
-    """Fill in a -1 entry of ``shape`` and check that the element count is unchanged."""
-    size = math.prod(old)  # Python ints: np.prod would wrap around on huge shapes
-    unknown = [i for i, s in enumerate(shape) if s == -1]
-    known = math.prod(s for s in shape if s != -1)
-    if len(unknown) > 1 or any(s < -1 for s in shape):
-        raise ValueError(f"reshape: invalid target shape {shape}")
-    if math.prod(s for s in shape if s > 0) > MAX_BYTES:  # even with a 0 size, NumPy refuses
-        raise ValueError(f"reshape: target shape {shape} is too large (sizes multiply past 2**63)")
-    if unknown:
-        if known == 0 or size % known:
-            raise ValueError(f"reshape: cannot reshape a tensor of shape {old} into {shape}")
-        shape = shape[: unknown[0]] + (size // known,) + shape[unknown[0] + 1 :]
-    elif known != size:
-        raise ValueError(f"reshape: cannot reshape a tensor of shape {old} ({size} elements) into {shape}")
-    return shape
-
-
-def _index_arg(index):
-    """Replace Tensors and lists inside an index by arrays."""
-    if isinstance(index, tuple):
-        return tuple(_index_arg(i) for i in index)
-    if isinstance(index, Tensor):
-        return index.data
-    if isinstance(index, list):
-        return np.asarray(index)
-    return index
-
-
-def _index_to_device(index, device):
-    """Move the arrays inside an index (from ``_index_arg``) to ``device``."""
-    if isinstance(index, tuple):
-        return tuple(_index_to_device(i, device) for i in index)
-    if isinstance(index, np.ndarray) or device_of(index) == "cuda":
-        return move(index, device)
-    return index
-
-
-def _factory(make, shape, requires_grad, dtype, device):
-    shape = _shape_arg(shape)
-    if any(s < 0 for s in shape):
-        raise ValueError(f"negative size in shape {shape}")
-    dtype = to_dtype(dtype) if dtype is not None else np.dtype(np.float32)
-    # an overflowing shape is a ValueError, more bytes than the machine has a MemoryError,
-    # both before NumPy allocates (or lazily maps) anything: see tinygrad_edu/limits.py
-    check_allocation(shape, dtype, "creating a tensor")
-    t = Tensor._from_array(make(shape, dtype=dtype))
-    if device is not None and normalize_device(device) != "cpu":
-        t.data = move(t.data, "cuda")
-    if requires_grad:
-        t.requires_grad_(True)
-    return t
-
-
-def _tensors(tensors, op):
-    tensors = list(tensors)
-    if not tensors:
-        raise ValueError(f"{op}: expected a non-empty list of tensors")
-    device = next((t.device for t in tensors if isinstance(t, Tensor)), None)
-    tensors = [t if isinstance(t, Tensor) else Tensor(t, device=device) for t in tensors]
-    devices = {t.device for t in tensors}
-    if len(devices) > 1:
-        raise ValueError(f"{op}: tensors on different devices {sorted(devices)}")
-    dtype = tensors[0].dtype
-    for t in tensors[1:]:
-        if t.dtype != dtype:
-            dtype = _promote(Tensor._from_array(np.zeros((), dtype)), Tensor._from_array(np.zeros((), t.dtype)))[0].dtype
-    return [t.astype(dtype) for t in tensors]
-
-
-def cat(tensors, axis=0, *, dim=None) -> Tensor:
-    """Join tensors along an existing ``axis``; the other sizes must agree."""
-    tensors = _tensors(tensors, "cat")
-    axis = normalize_axes(_axis(axis, dim), tensors[0].ndim, "cat")[0]
-    ref = tensors[0].shape
-    for t in tensors[1:]:
-        if t.ndim != len(ref) or any(a != b for i, (a, b) in enumerate(zip(t.shape, ref)) if i != axis):
-            raise ValueError(f"cat: shapes {[t.shape for t in tensors]} differ outside axis {axis}")
-    return M.Cat.apply(*tensors, axis=axis)
-
-
-def stack(tensors, axis=0, *, dim=None) -> Tensor:
-    """Join equally shaped tensors along a new ``axis``."""
-    tensors = _tensors(tensors, "stack")
-    if len({t.shape for t in tensors}) > 1:
-        raise ValueError(f"stack: all tensors need the same shape, got {[t.shape for t in tensors]}")
-    axis = normalize_axes(_axis(axis, dim), tensors[0].ndim + 1, "stack")[0]
-    return M.Stack.apply(*tensors, axis=axis)
-
-
-def where(cond, a, b) -> Tensor:
-    """Elementwise ``a if cond else b`` (cond: bool tensor or array, broadcast with a and b).
-
-    Tensors among cond, a and b must share one device; arrays and numbers go to that device.
-    """
-    given = [(name, t) for name, t in (("cond", cond), ("a", a), ("b", b)) if isinstance(t, Tensor)]
-    device = given[0][1].device if given else "cpu"
-    if any(t.device != device for _, t in given):
-        desc = ", ".join(f"{name} {t.shape} on {t.device}" for name, t in given)
-        raise ValueError(f"where: tensors on different devices: {desc}; move them with .to()")
-    if isinstance(cond, Tensor):
-        cond_array = cond.data
-    else:
-        cond_array = move(cond if is_cupy_array(cond) else np.asarray(cond), device)
-    if cond_array.dtype != np.bool_:
-        cond_array = cond_array.astype(bool)
-    if not isinstance(a, Tensor) and not isinstance(b, Tensor):
-        a = Tensor(a, device=device)
-    a_t = a if isinstance(a, Tensor) else b._operand(a)
-    b_t = b if isinstance(b, Tensor) else a_t._operand(b)
-    if a_t.dtype != b_t.dtype:
-        a_t, b_t = _promote(a_t, b_t)
-    try:
-        np.broadcast_shapes(cond_array.shape, a_t.shape, b_t.shape)
-    except ValueError:
-        raise ValueError(f"where: shapes {cond_array.shape}, {a_t.shape}, {b_t.shape} do not broadcast") from None
-    return E.Where.apply(a_t, b_t, cond=cond_array)
-
-
-autograd._tensor_class = Tensor

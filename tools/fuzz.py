@@ -1,7 +1,7 @@
 """The long fuzz run of the C kernels: many random cases per entry point, in parallel.
 
 The short run is part of the test suite (tests/fuzz/test_fuzz_kernels.py, a few hundred
-cases); this runs the same targets (tests/fuzz/harness.py) for as long as you like, drawing
+cases); this runs the same targets (tests/fuzz/harness/) for as long as you like, drawing
 cases from NumPy generators, which is much faster than hypothesis.  Run from the repository
 root:
 

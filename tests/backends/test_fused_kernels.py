@@ -127,29 +127,29 @@ def test_lstm_module_uses_fused_path_with_c(c_backend):
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("n,c", [(1, 1), (64, 10), (5, 1000)])
-def test_softmax_xent_kernel_matches_twin(dtype, n, c):
+def test_cross_entropy_kernel_matches_twin(dtype, n, c):
     rng = np.random.default_rng(n + c)
     logits = rand(rng, n, c, dtype=dtype, scale=5.0)
     target = rng.integers(0, c, n).astype(np.int64)
     target[::3] = -100  # ignored rows
-    logp, losses = ck.softmax_xent_forward(logits, target, -100)
-    logp_r, losses_r = ref.softmax_xent_forward(logits, target, -100)
+    logp, losses = ck.cross_entropy_forward(logits, target, -100)
+    logp_r, losses_r = ref.cross_entropy_forward(logits, target, -100)
     np.testing.assert_allclose(logp, logp_r, **TOL[dtype])
     np.testing.assert_allclose(losses, losses_r, **TOL[dtype])
     shifted = logits.astype(np.float64) - logits.max(1, keepdims=True)
     formula = shifted - np.log(np.exp(shifted).sum(1, keepdims=True))
     np.testing.assert_allclose(logp, formula, **TOL[dtype])
     g = rand(rng, n, dtype=dtype)
-    np.testing.assert_allclose(ck.softmax_xent_backward(logp, target, -100, g),
-                               ref.softmax_xent_backward(logp_r, target, -100, g), **TOL[dtype])
+    np.testing.assert_allclose(ck.cross_entropy_backward(logp, target, -100, g),
+                               ref.cross_entropy_backward(logp_r, target, -100, g), **TOL[dtype])
 
 
-def test_softmax_xent_kernel_refuses_bad_targets():
+def test_cross_entropy_kernel_refuses_bad_targets():
     logits = np.zeros((3, 4), np.float32)
     with pytest.raises((ValueError, RuntimeError)):  # refused, in Python or by the kernel
-        ck.softmax_xent_forward(logits, np.array([0, 4, 1]), -100)
+        ck.cross_entropy_forward(logits, np.array([0, 4, 1]), -100)
     with pytest.raises(ValueError):
-        ck.softmax_xent_forward(logits, np.array([0, 1]), -100)
+        ck.cross_entropy_forward(logits, np.array([0, 1]), -100)
 
 
 @pytest.mark.parametrize("reduction", ["mean", "sum", "none"])

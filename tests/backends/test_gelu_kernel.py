@@ -118,9 +118,9 @@ def test_wrappers_refuse_bad_inputs(table):
         table.gelu_forward(np.zeros(3, np.int64))
     with pytest.raises(TypeError, match="dtypes differ"):
         table.gelu_backward(x.astype(np.float64), x)
-    with pytest.raises(ValueError, match=r"gy \(3, 2\) and x \(2, 3\)"):
+    with pytest.raises(ValueError, match=r"shapes differ \(gy float32 \(3, 2\), x float32 \(2, 3\)\)"):
         table.gelu_backward(np.zeros((3, 2), np.float32), x)
-    with pytest.raises(TypeError, match="NumPy array"):
+    with pytest.raises(TypeError, match="must be an array, got"):
         table.gelu_forward([1.0, 2.0])
 
 

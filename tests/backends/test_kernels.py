@@ -12,11 +12,13 @@ import sys
 
 import numpy as np
 import pytest
-from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from tinygrad_edu.backends import c as ck
 from tinygrad_edu.backends import numpy_ref as ref
+
+from ..strategies import conv_cases, float_dtypes, layouts, pool_cases
 
 pytestmark = pytest.mark.skipif(not ck.AVAILABLE, reason=f"C kernels not built: {ck.LOAD_ERROR}")
 
@@ -24,8 +26,7 @@ TOL = {np.float32: dict(rtol=1e-4, atol=1e-4), np.float64: dict(rtol=1e-10, atol
 FAST = settings(max_examples=int(os.environ.get("TGE_HYPOTHESIS_EXAMPLES", 80)), deadline=None,
                 suppress_health_check=[HealthCheck.too_slow])
 
-dtypes = st.sampled_from([np.float32, np.float64])
-layouts = st.sampled_from(["contiguous", "fortran", "strided"])
+dtypes = float_dtypes
 
 
 def make(rng, shape, dtype, layout="contiguous", values="normal"):
@@ -138,19 +139,6 @@ def test_matmul_every_simd_path(path):
 # conv2d
 # ------------------------------------------------------------------------------------
 
-@st.composite
-def conv_cases(draw):
-    kh, kw = draw(st.integers(1, 4)), draw(st.integers(1, 4))
-    ph, pw = draw(st.integers(0, 2)), draw(st.integers(0, 2))
-    h, w = draw(st.integers(1, 9)), draw(st.integers(1, 9))
-    assume(h + 2 * ph >= kh and w + 2 * pw >= kw)
-    return dict(n=draw(st.integers(0, 3)), c=draw(st.integers(0, 4)),
-                o=draw(st.integers(0, 4)), h=h, w=w, kh=kh, kw=kw,
-                stride=(draw(st.integers(1, 3)), draw(st.integers(1, 3))),
-                padding=(ph, pw), bias=draw(st.booleans()), dtype=draw(dtypes),
-                layout=draw(layouts), seed=draw(st.integers(0, 2**32 - 1)))
-
-
 @FAST
 @given(case=conv_cases())
 def test_conv2d_matches_reference(case):
@@ -194,19 +182,6 @@ def test_conv2d_larger_layers(n, c, o, hw, k, s, p, dtype):
 # ------------------------------------------------------------------------------------
 # pooling
 # ------------------------------------------------------------------------------------
-
-@st.composite
-def pool_cases(draw):
-    kh, kw = draw(st.integers(1, 4)), draw(st.integers(1, 4))
-    ph, pw = draw(st.integers(0, kh // 2)), draw(st.integers(0, kw // 2))
-    h, w = draw(st.integers(1, 9)), draw(st.integers(1, 9))
-    assume(h + 2 * ph >= kh and w + 2 * pw >= kw)
-    return dict(n=draw(st.integers(0, 2)), c=draw(st.integers(0, 3)), h=h, w=w,
-                kernel=(kh, kw), stride=(draw(st.integers(1, 3)), draw(st.integers(1, 3))),
-                padding=(ph, pw), dtype=draw(dtypes), layout=draw(layouts),
-                values=draw(st.sampled_from(["normal", "ties"])), nan=draw(st.booleans()),
-                seed=draw(st.integers(0, 2**32 - 1)))
-
 
 @FAST
 @given(case=pool_cases())
@@ -320,12 +295,12 @@ def test_c_entry_points_refuse_bad_sizes():
     pi = ffi.from_buffer("int64_t[]", idx)
 
     # gemm: negative size, length mismatch, overflow, bad flag; zero sizes are fine
-    assert lib.tge_gemm_f32(1, -2, 2, 2, NULL, 0, 0, NULL, 0, 0, NULL, 0) == 1
-    assert lib.tge_gemm_f32(1, 2, 2, 2, p, 4, 0, p, 4, 0, p, 5) == 2
-    assert lib.tge_gemm_f64(1, 2**62, 2**62, 2, NULL, 0, 0, NULL, 0, 0, NULL, 0) == 3
-    assert lib.tge_gemm_f32(1, 2, 2, 2, p, 4, 2, p, 4, 0, p, 4) == 1
-    assert lib.tge_gemm_f32(0, 5, 5, 5, NULL, 0, 0, NULL, 0, 0, NULL, 0) == 0
-    assert lib.tge_gemm_f32(1, 2, 2, 0, NULL, 0, 0, NULL, 0, 0, p, 4) == 0
+    assert lib.tge_matmul_f32(1, -2, 2, 2, NULL, 0, 0, NULL, 0, 0, NULL, 0) == 1
+    assert lib.tge_matmul_f32(1, 2, 2, 2, p, 4, 0, p, 4, 0, p, 5) == 2
+    assert lib.tge_matmul_f64(1, 2**62, 2**62, 2, NULL, 0, 0, NULL, 0, 0, NULL, 0) == 3
+    assert lib.tge_matmul_f32(1, 2, 2, 2, p, 4, 2, p, 4, 0, p, 4) == 1
+    assert lib.tge_matmul_f32(0, 5, 5, 5, NULL, 0, 0, NULL, 0, 0, NULL, 0) == 0
+    assert lib.tge_matmul_f32(1, 2, 2, 0, NULL, 0, 0, NULL, 0, 0, p, 4) == 0
 
     def conv(**kw):
         fields = dict(n=1, c=1, h=4, w=4, o=1, kh=3, kw=3, sh=1, sw=1, ph=0, pw=0, oh=2, ow=2)

@@ -3,10 +3,11 @@ rtol=1e-10, atol=1e-10).  The C kernels are compared with these references in
 test_kernels.py, so together they tie the C kernels to PyTorch's semantics."""
 import numpy as np
 import pytest
-from hypothesis import assume, given, settings
-from hypothesis import strategies as st
+from hypothesis import given, settings
 
 from tinygrad_edu.backends import numpy_ref as ref
+
+from ..strategies import conv_cases, pool_cases
 
 torch = pytest.importorskip("torch")
 F = torch.nn.functional
@@ -19,20 +20,8 @@ def t(a, grad=False):
     return torch.tensor(a, dtype=torch.float64, requires_grad=grad)
 
 
-@st.composite
-def conv_cases(draw):
-    kh, kw = draw(st.integers(1, 4)), draw(st.integers(1, 4))
-    ph, pw = draw(st.integers(0, 2)), draw(st.integers(0, 2))
-    h, w = draw(st.integers(1, 8)), draw(st.integers(1, 8))
-    assume(h + 2 * ph >= kh and w + 2 * pw >= kw)
-    return dict(n=draw(st.integers(1, 3)), c=draw(st.integers(1, 3)),
-                o=draw(st.integers(1, 4)), h=h, w=w, kh=kh, kw=kw,
-                stride=(draw(st.integers(1, 3)), draw(st.integers(1, 3))), padding=(ph, pw),
-                bias=draw(st.booleans()), seed=draw(st.integers(0, 2**32 - 1)))
-
-
 @CASES
-@given(case=conv_cases())
+@given(case=conv_cases(min_size=1, max_hw=8))
 def test_conv2d_and_its_gradients_match_torch(case):
     rng = np.random.default_rng(case["seed"])
     x = rng.standard_normal((case["n"], case["c"], case["h"], case["w"]))
@@ -53,25 +42,13 @@ def test_conv2d_and_its_gradients_match_torch(case):
                                tw.grad.numpy(), **TOL)
 
 
-@st.composite
-def pool_cases(draw):
-    kh, kw = draw(st.integers(1, 4)), draw(st.integers(1, 4))
-    ph, pw = draw(st.integers(0, kh // 2)), draw(st.integers(0, kw // 2))
-    h, w = draw(st.integers(1, 9)), draw(st.integers(1, 9))
-    assume(h + 2 * ph >= kh and w + 2 * pw >= kw)
-    return dict(n=draw(st.integers(1, 2)), c=draw(st.integers(1, 3)), h=h, w=w,
-                kernel=(kh, kw), stride=(draw(st.integers(1, 3)), draw(st.integers(1, 3))),
-                padding=(ph, pw), ties=draw(st.booleans()),
-                seed=draw(st.integers(0, 2**32 - 1)))
-
-
 @CASES
-@given(case=pool_cases())
+@given(case=pool_cases(min_size=1))
 def test_max_pool_matches_torch_including_ties_and_padding(case):
     rng = np.random.default_rng(case["seed"])
     shape = (case["n"], case["c"], case["h"], case["w"])
     # few distinct values: many windows hold several equal maxima
-    x = rng.integers(-2, 3, size=shape).astype(np.float64) if case["ties"] \
+    x = rng.integers(-2, 3, size=shape).astype(np.float64) if case["values"] == "ties" \
         else rng.standard_normal(shape)
     k, s, p = case["kernel"], case["stride"], case["padding"]
 
@@ -87,7 +64,7 @@ def test_max_pool_matches_torch_including_ties_and_padding(case):
 
 
 @CASES
-@given(case=pool_cases())
+@given(case=pool_cases(min_size=1))
 def test_avg_pool_matches_torch_count_include_pad(case):
     rng = np.random.default_rng(case["seed"])
     x = rng.standard_normal((case["n"], case["c"], case["h"], case["w"]))

@@ -1,6 +1,6 @@
 """The short fuzz run: every C entry point against the NumPy reference, with hypothesis.
 
-The targets, what they generate and what they check are in tests/fuzz/harness.py.  Here each
+The targets, what they generate and what they check are in tests/fuzz/harness/.  Here each
 one runs as a hypothesis test (which shrinks a failure to a small case and prints it), with
 ``TGE_FUZZ_EXAMPLES`` cases in all (default 330, shared among the targets by weight: well
 under a minute).  For the long run use ``tools/fuzz.py --cases 100000`` (much faster per
@@ -13,6 +13,7 @@ from hypothesis import HealthCheck, given, note, settings
 from hypothesis import strategies as st
 
 from tinygrad_edu.backends import c as ck
+from tinygrad_edu.backends import contract
 
 from . import harness
 
@@ -43,10 +44,11 @@ def test_fuzz_target(name):
 
 
 def test_every_c_kernel_is_fuzzed():
-    """A kernel added to the C table (c._KERNELS) needs a target in harness.py, through its
-    wrapper and through the raw ffi, before this passes."""
-    missing = set(ck._KERNELS) - harness.covered_kernels()
-    assert not missing, f"C kernels without a fuzz target in tests/fuzz/harness.py: {sorted(missing)}"
+    """A kernel of the contract (backends/contract.py) needs a target in tests/fuzz/harness/,
+    through its wrapper and through the raw ffi, before this passes (an elementwise kernel
+    has them from the contract)."""
+    missing = set(contract.KERNELS) - harness.covered_kernels()
+    assert not missing, f"kernels without a fuzz target in tests/fuzz/harness/: {sorted(missing)}"
 
 
 def test_every_exported_function_is_called_raw():

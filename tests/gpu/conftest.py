@@ -10,12 +10,14 @@ Two kinds of tests live in tests/gpu:
   table's logic executed with NumPy (test_cupy_kernels_on_cpu.py), and the device bookkeeping
   checked on the fake device below.
 """
+import importlib
 import types
 
 import numpy as np
 import pytest
 
-from tinygrad_edu import device as device_module
+# the module tinygrad_edu/device.py (the package's ``device`` attribute is torch.device's twin)
+device_module = importlib.import_module("tinygrad_edu.device")
 
 
 def pytest_configure(config):

@@ -15,6 +15,7 @@ import tinygrad_edu.nn.functional as F
 from tinygrad_edu import Tensor, nn, optim
 from tinygrad_edu.data import DataLoader, TensorDataset
 from tinygrad_edu.models import CNN, MLP, LSTMClassifier, TransformerClassifier
+from tinygrad_edu.device import device_of
 
 pytestmark = pytest.mark.cuda
 
@@ -74,7 +75,7 @@ def test_training_steps_match_the_cpu(cuda, kind, opt_name, dtype, tol):
     for state in gpu_opt.state.values():                           # optimizer state on the GPU
         for value in state.values():
             if hasattr(value, "shape"):
-                assert tge.device.device_of(value) == "cuda"
+                assert device_of(value) == "cuda"
 
 
 def test_checkpoints_cross_devices(cuda, tmp_path):
@@ -95,7 +96,7 @@ def test_checkpoints_cross_devices(cuda, tmp_path):
     assert all(type(v) is np.ndarray for s in saved["state"].values() for v in s.values() if hasattr(v, "shape"))
     fresh = optim.Adam(other.parameters(), lr=1e-3)
     fresh.load_state_dict(saved)
-    assert all(tge.device.device_of(v) == "cuda" for s in fresh.state.values() for v in s.values()
+    assert all(device_of(v) == "cuda" for s in fresh.state.values() for v in s.values()
                if hasattr(v, "shape"))
 
 

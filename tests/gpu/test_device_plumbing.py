@@ -1,6 +1,7 @@
 """The device plumbing, on any machine: CuPy stays unimported, errors are clear, and tensors,
 modules, optimizers and data keep track of their device (checked on the fake "cuda" device of
 conftest.py, which tags NumPy arrays as GPU arrays)."""
+import importlib
 import os
 import subprocess
 import sys
@@ -12,11 +13,13 @@ import pytest
 import tinygrad_edu as tge
 import tinygrad_edu.nn.functional as F
 from tinygrad_edu import Tensor, nn, optim, rng
-from tinygrad_edu import device as device_module
 from tinygrad_edu.data import DataLoader, TensorDataset
 from tinygrad_edu.device import normalize_device, scatter_add
 
 from ..conftest import REPO
+
+# the module tinygrad_edu/device.py (the package's ``device`` attribute is torch.device's twin)
+device_module = importlib.import_module("tinygrad_edu.device")
 
 
 # ------------------------------------------------------------------------------------

@@ -349,8 +349,8 @@ def test_bad_arguments():
         layers.Conv2D(3, 3, padding="full")
     with pytest.raises(TypeError, match="unexpected keyword"):
         layers.Dense(3, activaton="relu")
-    with pytest.raises(NotImplementedError, match="mask_zero"):
-        layers.Embedding(10, 3, mask_zero=True)
+    with pytest.raises(ValueError, match="merge_mode"):
+        layers.Bidirectional(layers.LSTM(3), merge_mode="max")
 
 
 def test_layers_are_modules_with_state_dicts():

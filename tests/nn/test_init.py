@@ -9,7 +9,10 @@ import tinygrad_edu as tge
 from tinygrad_edu import Tensor, nn
 from tinygrad_edu.nn import init
 
-torch = pytest.importorskip("torch")
+from ..helpers import torch
+
+# only the comparisons with PyTorch need it; everything else runs without it
+needs_torch = pytest.mark.skipif(torch is None, reason="PyTorch is not installed")
 
 
 def stats_like_torch(ours: np.ndarray, theirs, rel=0.03, bounded=True):
@@ -23,6 +26,7 @@ def stats_like_torch(ours: np.ndarray, theirs, rel=0.03, bounded=True):
         assert np.abs(ours).max() <= np.abs(t).max() * (1 + rel) + 1e-12
 
 
+@needs_torch
 @pytest.mark.parametrize("nonlinearity,param", [("linear", None), ("conv2d", None), ("sigmoid", None), ("tanh", None),
                                                 ("relu", None), ("leaky_relu", None), ("leaky_relu", 0.2),
                                                 ("selu", None)])
@@ -35,6 +39,7 @@ def test_calculate_gain_rejects_unknown():
         init.calculate_gain("swish")
 
 
+@needs_torch
 def test_linear_default_init_matches_torch():
     torch.manual_seed(0)
     theirs = torch.nn.Linear(1000, 500)
@@ -46,6 +51,7 @@ def test_linear_default_init_matches_torch():
     assert ours.weight.numpy().std() == pytest.approx(bound / math.sqrt(3), rel=0.01)
 
 
+@needs_torch
 def test_conv_default_init_matches_torch():
     torch.manual_seed(0)
     theirs = torch.nn.Conv2d(32, 64, 3)
@@ -55,6 +61,7 @@ def test_conv_default_init_matches_torch():
     assert np.abs(ours.bias.numpy()).max() <= 1 / math.sqrt(32 * 9)
 
 
+@needs_torch
 def test_embedding_and_lstm_default_init_match_torch():
     torch.manual_seed(0)
     stats_like_torch(nn.Embedding(3000, 64).weight.numpy(), torch.nn.Embedding(3000, 64).weight, bounded=False)
@@ -79,6 +86,7 @@ def test_embedding_and_lstm_default_init_match_torch():
     ids=["xavier_uniform", "xavier_uniform_conv", "xavier_normal", "kaiming_uniform_relu", "kaiming_uniform_sqrt5",
          "kaiming_normal_fan_out", "normal", "uniform", "trunc_normal"],
 )
+@needs_torch
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_initialisers_match_torch_statistics(ours, theirs, shape, dtype, request):
     t = Tensor.zeros(*shape, dtype=dtype)

@@ -244,11 +244,12 @@ def test_dtype_mismatch_is_a_clear_error():
         nn.Linear(3, 4)(Tensor(np.zeros((2, 3), np.float64)))
 
 
-def test_conv2d_refuses_groups_and_dilation():
+def test_conv2d_refuses_bad_groups_and_padding_modes():
+    # groups and dilation work (tests/nn/test_layers_torch_basics.py); what is refused:
+    with pytest.raises(ValueError, match="groups"):
+        nn.Conv2d(2, 3, 3, groups=2)
     with pytest.raises(NotImplementedError):
-        nn.Conv2d(2, 2, 3, groups=2)
-    with pytest.raises(NotImplementedError):
-        nn.Conv2d(2, 2, 3, dilation=2)
+        nn.Conv2d(2, 2, 3, padding_mode="reflect")
     with pytest.raises(ValueError, match="same"):
         nn.Conv2d(2, 2, 3, stride=2, padding="same")
 

@@ -40,10 +40,10 @@ def test_gradients_accumulate_across_backward_calls():
     (x * 3).sum().backward()
     (x * 3).sum().backward()
     np.testing.assert_allclose(x.grad.numpy(), [6.0, 6.0])
-    # the same graph may be walked twice as well
+    # the same graph may be walked twice when it is retained (PyTorch's retain_graph=True)
     y = (x * x).sum()
     x.grad = None
-    y.backward()
+    y.backward(retain_graph=True)
     y.backward()
     np.testing.assert_allclose(x.grad.numpy(), [4.0, 8.0])
 

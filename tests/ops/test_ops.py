@@ -1,5 +1,7 @@
-"""Every Tensor method and nn.functional op: forward and gradient against finite differences
-(float64) and PyTorch (float64 and float32), on every kernel backend (the ``backend`` fixture)."""
+"""Every Tensor method and nn.functional op: forward against its NumPy formula
+(tests/ops/numpy_formulas.py, on every run), gradient against finite differences (float64),
+both against PyTorch (float64 and float32) when it is installed, on every kernel backend (the
+``backend`` fixture)."""
 import numpy as np
 import pytest
 
@@ -8,6 +10,8 @@ import tinygrad_edu.nn.functional as F
 from tinygrad_edu import Tensor
 
 from ..helpers import check_op, torch
+from .numpy_formulas import FORMULAS
+from . import numpy_formulas as NPF
 
 if torch is not None:
     import torch.nn.functional as TF
@@ -102,26 +106,27 @@ MATMUL = [
 
 @pytest.mark.parametrize("name,ours,ref,shapes,opts", UNARY_AND_BINARY, ids=[c[0] for c in UNARY_AND_BINARY])
 def test_elementwise(backend, name, ours, ref, shapes, opts):
-    check_op(ours, ref, shapes, **opts)
+    check_op(ours, ref, shapes, numpy_ref=FORMULAS[name], **opts)
 
 
 @pytest.mark.parametrize("name,ours,ref,shapes", REDUCTIONS, ids=[c[0] for c in REDUCTIONS])
 def test_reductions(backend, name, ours, ref, shapes):
-    check_op(ours, ref, shapes)
+    check_op(ours, ref, shapes, numpy_ref=FORMULAS[name])
 
 
 @pytest.mark.parametrize("name,ours,ref,shapes", MOVEMENT, ids=[c[0] for c in MOVEMENT])
 def test_movement(backend, name, ours, ref, shapes):
-    check_op(ours, ref, shapes)
+    check_op(ours, ref, shapes, numpy_ref=FORMULAS[name])
 
 
 @pytest.mark.parametrize("name,shapes", MATMUL, ids=[c[0] for c in MATMUL])
 def test_matmul(backend, name, shapes):
-    check_op(lambda a, b: a @ b, lambda a, b: a @ b, shapes)
+    check_op(lambda a, b: a @ b, lambda a, b: a @ b, shapes, numpy_ref=np.matmul)
 
 
 def test_matmul_transposed_and_noncontiguous_inputs(backend):
-    check_op(lambda a, b: a.T @ b[:, ::2], lambda a, b: a.T @ b[:, ::2], [(4, 3), (4, 6)])
+    check_op(lambda a, b: a.T @ b[:, ::2], lambda a, b: a.T @ b[:, ::2], [(4, 3), (4, 6)],
+             numpy_ref=lambda a, b: a.T @ b[:, ::2])
 
 
 def test_max_ties_share_gradient():
@@ -173,7 +178,7 @@ FUNCTIONAL = [
 
 @pytest.mark.parametrize("name,ours,ref,shapes,opts", FUNCTIONAL, ids=[c[0] for c in FUNCTIONAL])
 def test_functional(backend, name, ours, ref, shapes, opts):
-    check_op(ours, ref, shapes, **opts)
+    check_op(ours, ref, shapes, numpy_ref=FORMULAS.get(f"F.{name}", FORMULAS.get(name)), **opts)
 
 
 TARGETS = np.array([1, 0, 4, 2])
@@ -185,6 +190,7 @@ def test_cross_entropy(backend, reduction):
         lambda x: F.cross_entropy(x, Tensor(TARGETS), reduction=reduction),
         (lambda x: TF.cross_entropy(x, torch.tensor(TARGETS), reduction=reduction)) if torch else None,
         [(4, 5)],
+        numpy_ref=lambda x: NPF.cross_entropy(x, TARGETS, reduction),
         low=-3,
         high=3,
     )
@@ -196,6 +202,7 @@ def test_cross_entropy_ignore_index_and_spatial(backend):
         lambda x: F.cross_entropy(x, Tensor(targets)),
         (lambda x: TF.cross_entropy(x, torch.tensor(targets))) if torch else None,
         [(2, 3, 3)],
+        numpy_ref=lambda x: NPF.cross_entropy(x, targets),
     )
 
 
@@ -205,6 +212,7 @@ def test_cross_entropy_probability_targets(backend):
         lambda x: F.cross_entropy(x, Tensor(probs.astype(x.dtype))),
         (lambda x: TF.cross_entropy(x, torch.tensor(probs.astype(np.float64)).to(x.dtype))) if torch else None,
         [(4, 5)],
+        numpy_ref=lambda x: NPF.cross_entropy(x, probs),
     )
 
 
@@ -214,6 +222,7 @@ def test_nll_loss(backend, reduction):
         lambda x: F.nll_loss(x.log_softmax(-1), Tensor(TARGETS), reduction=reduction),
         (lambda x: TF.nll_loss(x.log_softmax(-1), torch.tensor(TARGETS), reduction=reduction)) if torch else None,
         [(4, 5)],
+        numpy_ref=lambda x: NPF.nll_loss(NPF.log_softmax(x, -1), TARGETS, reduction),
     )
 
 
@@ -223,6 +232,7 @@ def test_embedding(backend):
         lambda w: F.embedding(Tensor(ids), w),
         (lambda w: TF.embedding(torch.tensor(ids), w)) if torch else None,
         [(4, 3)],
+        numpy_ref=lambda w: w[ids],
     )
 
 
@@ -242,6 +252,7 @@ def test_sdpa_masks(backend, mask_kind):
         lambda q, k, v: F.scaled_dot_product_attention(q, k, v, attn_mask=Tensor(mask.astype(q.dtype) if mask_kind == "float" else mask)),
         (lambda q, k, v: TF.scaled_dot_product_attention(q, k, v, attn_mask=torch.tensor(mask.astype(np.float64) if mask_kind == "float" else mask).to(q.dtype if mask_kind == "float" else torch.bool))) if torch else None,
         [(2, 3, 5), (2, 4, 5), (2, 4, 2)],
+        numpy_ref=lambda q, k, v: NPF.sdpa(q, k, v, mask),
     )
 
 

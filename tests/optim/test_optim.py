@@ -302,8 +302,11 @@ def test_invalid_argument_types_raise_type_error(make, match):
 
 
 def test_zero_hyperparameters_are_allowed():
-    optim.SGD(_p(), lr=0.0)
-    optim.Adam(_p(), lr=0.0, betas=(0.0, 0.0), eps=0.0)
+    for make in (lambda ps: optim.SGD(ps, lr=0.0), lambda ps: optim.Adam(ps, lr=0.0, betas=(0.0, 0.0), eps=0.0)):
+        params = _p()
+        params[0].grad = Tensor(np.ones(3))
+        make(params).step()  # lr 0: the step runs and leaves the parameter where it was
+        np.testing.assert_array_equal(params[0].numpy(), np.zeros(3))
 
 
 # ------------------------------------------------------------------------------------------

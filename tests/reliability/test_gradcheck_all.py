@@ -134,16 +134,73 @@ def embedding_padding_idx():
 
 
 @case
-def batch_norm_silu_softplus_ops():
-    from tinygrad_edu.ops.normalization import BatchNorm, SiLU, Softplus
+def batch_norm_modules_train_and_eval():
+    # training mode: the statistics are the batch's own, so they move with x (the running
+    # estimates are not tracked, so that every evaluation of fn is the same function);
+    # eval mode: fixed running estimates, an affine map of x
+    train1 = nn.BatchNorm1d(2, track_running_stats=False).double()
+    train2 = nn.BatchNorm2d(2, affine=False, track_running_stats=False).double()
+    fixed = nn.BatchNorm1d(2).double().eval()
+    fixed.running_mean.data[...] = [0.3, -0.2]
+    fixed.running_var.data[...] = [1.5, 0.7]
 
-    def fn(x, w, b):
-        # training mode: the statistics are the batch's own, so they move with x
-        train = BatchNorm.apply(x, w, b, mean=x.data.mean(axis=(0, 2)), var=x.data.var(axis=(0, 2)))
-        fixed = BatchNorm.apply(x, w, b, mean=np.array([0.3, -0.2]), var=np.array([1.5, 0.7]), batch_stats=False)
-        return train, fixed, SiLU.apply(x), Softplus.apply(x, beta=2.0, threshold=1.5)
+    def fn(x, *ps):
+        return train1(x), train2(x.unsqueeze(-1)), fixed(x)
 
-    return fn, [T(3, 2, 4, away_from_zero=True), T(2, seed=1), T(2, seed=2)]
+    return fn, [T(3, 2, 4, away_from_zero=True)] + params(train1) + params(fixed)
+
+
+@case
+def silu_softplus_functional_and_modules():
+    def fn(x):
+        return (F.silu(x), nn.SiLU()(x), F.softplus(x, beta=2.0, threshold=1.5), nn.Softplus()(x * 30))
+
+    return fn, [T(3, 4, away_from_zero=True)]
+
+
+@case
+def conv1d_groups_dilation():
+    layer = nn.Conv1d(4, 2, 3, stride=2, padding=1, dilation=2, groups=2).double()
+    return (lambda x, *ps: layer(x)), [T(2, 4, 7)] + params(layer)
+
+
+@case
+def conv_transpose2d_layers():
+    a = nn.ConvTranspose2d(2, 3, (3, 2), stride=2, padding=1, output_padding=1).double()
+    b = nn.ConvTranspose2d(2, 2, 2, groups=2, dilation=2, bias=False).double()
+    return (lambda x, *ps: (a(x), b(x))), [T(1, 2, 3, 3)] + params(a) + params(b)
+
+
+@case
+def adaptive_avg_pool_and_dropout2d():
+    pool, drop = nn.AdaptiveAvgPool2d((2, 3)), nn.Dropout2d(0.5)
+
+    def fn(x):
+        tge.manual_seed(5)  # the same channel mask on every call
+        return pool(x), drop(x)
+
+    return fn, [T(2, 3, 5, 4)]
+
+
+@case
+def gru_bidirectional_two_layers():
+    gru = nn.GRU(2, 3, num_layers=2, bidirectional=True).double()
+    return (lambda x, h0, *ps: gru(x, h0)), [T(3, 2, 2), T(4, 2, 3, seed=1)] + params(gru)
+
+
+@case
+def transformer_decoder_layer():
+    layer = nn.TransformerDecoderLayer(4, 2, dim_feedforward=5, dropout=0.0).double()
+    mask = nn.Transformer.generate_square_subsequent_mask(3, dtype=np.float64)
+    return (lambda t, m, *ps: layer(t, m, tgt_mask=mask)), [T(3, 2, 4), T(2, 2, 4, seed=1)] + params(layer)
+
+
+@case
+def cross_entropy_label_smoothing():
+    target = Tensor(np.array([0, 2, -100, 1]))
+    probs = Tensor(np.full((4, 3), 1 / 3))
+    return (lambda x: (F.cross_entropy(x, target, label_smoothing=0.1),
+                       F.cross_entropy(x, probs, reduction="sum", label_smoothing=0.2))), [T(4, 3)]
 
 
 @case
@@ -255,6 +312,14 @@ def scaled_dot_product_attention_causal():
 
 
 @case
+def causal_self_attention_packed():
+    # GPT's fused attention (tinygrad_edu.ops.attention): packed qkv (B, T, 3E), 2 heads
+    from tinygrad_edu.ops.attention import causal_self_attention
+
+    return (lambda qkv: causal_self_attention(qkv, 2), [T(2, 5, 12, seed=31)])
+
+
+@case
 def functional_conv_pool_linear():
     def fn(x, w, b, lw):
         y = F.conv2d(x, w, b, stride=2, padding=1)
@@ -342,6 +407,45 @@ def ops_embedding_layernorm_dropout_functional():
         return F.dropout(F.layer_norm(e, (4,), g, b), 0.25)
 
     return fn, [T(5, 4), T(4, seed=1), T(4, seed=2)]
+
+
+@case
+def ops_in_place_in_a_graph_and_to_device():
+    from tinygrad_edu.ops.movement import ToDevice
+
+    def fn(x, v, s):
+        z = x * 1
+        z[1:3] = v * 2                                   # SetItem
+        z.masked_fill_(Tensor([True, False, False, False, True]), 0.5)  # MaskedFill
+        q = x * 1
+        q.copy_(s)                                       # Copy (broadcast)
+        r = x * 1
+        r.fill_(2.0)                                     # Fill
+        r *= x
+        return z * x, q * x, r, ToDevice.apply(x, device="cpu")
+
+    return fn, [T(5), T(2, seed=1), T(1, seed=2)]
+
+
+@case
+def ops_torch_style_indexing_scans_trig():
+    index = Tensor(np.array([[0, 2, 2], [1, 0, 3]]))
+
+    def fn(x, src):
+        return (x.gather(1, index), x.scatter_add(1, index, src), x.cumsum(1), x.prod(1),
+                x.prod(), x.sin(), x.cos(), x.sort(1, descending=True).values, x.topk(2).values,
+                x.max(1).values, x.logsumexp(0))
+
+    return fn, [T(2, 4, away_from_zero=True), T(2, 3, seed=1)]
+
+
+@case
+def ops_einsum():
+    def fn(a, b, c):
+        return (tge.einsum("bij,bjk->bik", a, b), tge.einsum("ii->i", c), tge.einsum("bij->j", a),
+                tge.einsum("...j,jk->...k", a, b[0]))
+
+    return fn, [T(2, 3, 4), T(2, 4, 2, seed=1), T(3, 3, seed=2)]
 
 
 # ------------------------------------------------------------------------------------

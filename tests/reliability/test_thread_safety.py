@@ -18,6 +18,8 @@ import tinygrad_edu as tge
 from tinygrad_edu import Tensor, nn, optim
 from tinygrad_edu.backends import c as ck
 
+from ..helpers import train_steps
+
 
 def _mlp(seed):
     tge.manual_seed(seed)
@@ -40,15 +42,7 @@ def _data(seed, shape, classes, steps):
 
 def _train(model, opt, batches):
     """Plain training loop; returns the losses and the final parameters."""
-    loss_fn = nn.CrossEntropyLoss()
-    losses = []
-    for x, y in batches:
-        opt.zero_grad()
-        loss = loss_fn(model(x), y)
-        loss.backward()
-        opt.step()
-        losses.append(loss.item())
-    return losses, [p.numpy().copy() for p in model.parameters()]
+    return train_steps(model, opt, batches), [p.numpy().copy() for p in model.parameters()]
 
 
 def _jobs():

@@ -85,6 +85,12 @@ BAD_IMAGE_REQUESTS = [
     (json.dumps({"inputs": [[[None] * 28] * 28]}).encode(), 422, "nulls"),
     (json.dumps({"inputs": [7]}).encode(), 422, "nested array"),
     (json.dumps({"inputs": [_image(255.0)]}).encode(), 422, "[0, 1]"),
+    (json.dumps({"inputs": [_image()]}).encode().replace(b"0.5", b"1e999", 1), 422, "not finite"),
+    (json.dumps({"inputs": [_image()]}).encode().replace(b"0.5", b"-Infinity", 1), 400, "Infinity"),
+    (json.dumps({"inputs": [_image()]}).encode().replace(b"0.5", b"1" + b"0" * 400, 1), 422, "too large"),
+    (json.dumps({"inputs": [[]]}).encode(), 422, "shape [0]"),
+    (json.dumps({"inputs": [{"pixels": 1}]}).encode(), 422, "got a JSON object"),
+    (json.dumps({"inputs": [_image()], "top_k": 3}).encode(), 422, "unknown field"),
     (json.dumps({"inputs": [_image()] * 17}).encode(), 413, "at most 16"),
     (json.dumps({"inputs": [_image()] * 60}).encode(), 413, "limit is 200000"),
 ]
@@ -96,6 +102,12 @@ def test_every_bad_input_gets_a_4xx_json_error_naming_it(cnn_server, body, statu
     r = httpx.post(cnn_server + "/v1/predict", content=body, headers={"content-type": "application/json"})
     assert r.status_code == status, r.text
     assert message in r.json()["error"]
+
+
+def test_the_server_still_serves_after_the_bad_inputs(cnn_server):
+    r = httpx.post(cnn_server + "/v1/predict", json={"inputs": [_image(0.25)]})
+    assert r.status_code == 200 and len(r.json()["probabilities"][0]) == 10
+    assert httpx.get(cnn_server + "/healthz").json() == {"status": "ok"}
 
 
 def test_oversized_chunked_body_is_refused_while_reading(cnn_server):
@@ -155,9 +167,9 @@ def test_generate_streams_tokens_from_a_generic_model():
                 if line.startswith("data: "):
                     events.append(json.loads(line[6:]))
         assert [e["text"] for e in events[:-1]] == list("defgh")
-        assert events[-1] == {"done": True, "text": "defgh", "tokens": [3, 4, 5, 6, 7]}
+        assert events[-1] == {"done": True, "text": "defgh", "tokens": [3, 4, 5, 6, 7], "finish_reason": "length"}
         r = httpx.post(url + "/v1/generate", json={"prompt": "xy", "max_new_tokens": 3, "stream": False})
-        assert r.json() == {"text": "z a", "tokens": [25, 26, 0]}
+        assert r.json() == {"text": "z a", "tokens": [25, 26, 0], "finish_reason": "length"}
         info = httpx.get(url + "/v1/model").json()
         assert info["kind"] == "generator" and info["max_new_tokens"] == 20
         for body, message in [({"prompt": ""}, "non-empty string"), ({"prompt": "ab", "max_new_tokens": 21}, "[1, 20]"),

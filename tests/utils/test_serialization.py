@@ -266,11 +266,9 @@ def test_save_load_wrappers_accept_tensor_like_values(tmp_path):
     assert path.exists() and tmp_files(tmp_path) == []
 
 
-def test_save_accepts_a_real_tensor_when_the_package_has_one(tmp_path):
-    try:
-        from tinygrad_edu import Tensor
-    except Exception:  # the Tensor class may not be importable in every checkout
-        pytest.skip("tinygrad_edu.Tensor not importable")
+def test_save_accepts_a_real_tensor(tmp_path):
+    from tinygrad_edu import Tensor
+
     t = Tensor(np.arange(4, dtype=np.float32))
     save({"t": t}, tmp_path / "t.safetensors")
     np.testing.assert_array_equal(load(tmp_path / "t.safetensors")["t"], np.arange(4))
@@ -490,13 +488,10 @@ def test_save_replaces_the_file_in_place_and_leaves_nothing_else(tmp_path):
 
 CHILD = textwrap.dedent(
     """
-    import importlib.util, sys, time
+    import sys, time
     import numpy as np
 
-    spec = importlib.util.spec_from_file_location("tge_serialization", sys.argv[1])
-    ser = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = ser  # dataclasses look their module up there
-    spec.loader.exec_module(ser)
+    from tinygrad_edu.utils import serialization as ser  # sys.argv[1] is its file, unused
     path, megabytes, version = sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
 
     # Small chunks with a short pause each, so that a save lasts long enough to be killed inside.

@@ -1,18 +1,19 @@
-"""CPU kernel tables and the choice between them.
+"""Kernel tables and the one function that picks one: :func:`kernels_for`.
 
-Two tables with identical functions and signatures (``matmul``, ``conv2d_forward``,
-``conv2d_backward_input``, ``conv2d_backward_weight``, ``max_pool2d_forward``,
-``max_pool2d_backward``, ``avg_pool2d_forward``, ``avg_pool2d_backward``,
-``gelu_forward``, ``gelu_backward``):
+Three tables expose every kernel of the contract (:mod:`.contract`: names, signatures,
+checks and NumPy twins) under the same names and signatures:
 
 * :mod:`.c` - the C kernels in csrc/, compiled through cffi (the default when built);
 * :mod:`.numpy_ref` - the NumPy reference, written for reading; the tests compare the C
-  kernels against it.
+  kernels against it;
+* :mod:`.cupy_kernels` - the GPU table, for CuPy arrays.
 
-The ops call ``kernels().<name>(...)``.  The initial choice comes from the environment
-variable ``TGE_BACKEND`` ("c" or "numpy"; default "c" when the compiled module loads).
-If it does not load, importing still works: the NumPy table is used and one warning says
-how to build the C one (none when ``TGE_BACKEND=numpy`` asks for NumPy anyway).
+Ops, nn and optim call ``kernels_for(array).<kernel>(...)`` and nothing else: it returns the
+GPU table for a CuPy array and the active CPU table otherwise.  The CPU choice comes from
+the environment variable ``TGE_BACKEND`` ("c" or "numpy"; default "c" when the compiled
+module loads) and :func:`set_backend`.  If the C module does not load, importing still
+works: the NumPy table is used and one warning says how to build the C one (none when
+``TGE_BACKEND=numpy`` asks for NumPy anyway).
 
 The C kernels' thread count starts from ``TGE_NUM_THREADS`` (else OpenMP's default:
 ``OMP_NUM_THREADS`` or the number of cores); :func:`set_num_threads` changes it.
@@ -21,9 +22,18 @@ import operator
 import os
 import warnings
 
-from . import c, numpy_ref
+import numpy as np
 
-__all__ = ["kernels", "backend", "set_backend", "c_available", "set_num_threads",
+# Idle OpenMP workers spin only briefly, then sleep: on a loaded machine a worker spinning
+# for milliseconds at each barrier burns the CPU its own team needs, and a sleeping one gets
+# the CPU back at once when woken (csrc/threads.c also sizes each team to the free CPUs).
+# libgomp reads this when the C module loads, so it is set first; a user's own setting wins.
+if not any(k in os.environ for k in ("OMP_WAIT_POLICY", "GOMP_SPINCOUNT")):
+    os.environ["GOMP_SPINCOUNT"] = "10000"
+
+from . import c, contract, numpy_ref  # noqa: E402 - after the OpenMP setting above
+
+__all__ = ["kernels_for", "kernels", "backend", "set_backend", "c_available", "set_num_threads",
            "get_num_threads", "info", "c", "numpy_ref"]
 
 _TABLES = {"c": c, "numpy": numpy_ref}
@@ -56,8 +66,19 @@ def set_backend(name: str) -> None:
 
 
 def kernels():
-    """The active kernel table (the module :mod:`.c` or :mod:`.numpy_ref`)."""
+    """The active CPU kernel table (the module :mod:`.c` or :mod:`.numpy_ref`)."""
     return _TABLES[_active]
+
+
+def kernels_for(array):
+    """The kernel table for the device (and backend) holding ``array``: the active CPU
+    table for a NumPy array, :mod:`.cupy_kernels` for a CuPy array.  The one place where a
+    table is chosen."""
+    if isinstance(array, (np.ndarray, np.generic)):
+        return _TABLES[_active]
+    from . import cupy_kernels
+
+    return cupy_kernels
 
 
 def _openmp_default() -> int:
@@ -96,6 +117,8 @@ def info() -> dict:
     out = {"backend": _active, "c_available": c.AVAILABLE, "num_threads": get_num_threads()}
     if c.AVAILABLE:
         out.update(simd=c.simd_path(), openmp=c.has_openmp())
+        # teams shrink to the CPUs free of other work (csrc/threads.c; TGE_ADAPTIVE_THREADS=0: off)
+        out.update(adaptive_threads=bool(c.lib.tge_get_adaptive_threads()), cpus_free=c.lib.tge_cpus_free())
     else:
         out.update(c_error=c.LOAD_ERROR)
     return out
@@ -130,3 +153,8 @@ def _configure_from_environment() -> None:
 
 
 _configure_from_environment()
+
+
+# ``torch.backends.mps.is_available()`` / ``torch.backends.cudnn.deterministic = True`` in
+# PyTorch scripts: answered by tinygrad_edu.torch_device (imported last: it needs nothing here).
+from ..torch_device import cudnn, mps  # noqa: E402

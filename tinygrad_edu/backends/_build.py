@@ -3,7 +3,8 @@
 The module is made by cffi in API mode: cffi reads the declarations from ``csrc/tge.h``
 (between its ``cdef-begin`` / ``cdef-end`` marker comments, preprocessor lines dropped),
 writes a small C wrapper that includes that header, and compiles it together with the
-kernel sources (``threads.c gemm.c conv.c pool.c activation.c``) into one shared library.
+kernel sources (every ``csrc/*.c``: :data:`SOURCES` is read from the folder) into one
+shared library.
 
 Two ways in:
 
@@ -49,9 +50,19 @@ _BACKENDS_DIR = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(_BACKENDS_DIR))
 CSRC = os.path.join(ROOT, "csrc")
 HEADER = os.path.join(CSRC, "tge.h")
-SOURCES = ("threads.c", "gemm.c", "conv.c", "pool.c", "activation.c", "peak.c", "alloc.c", "lstm.c", "relu.c", "optim.c", "loss.c")
-DEPENDS = ("tge.h", "tge_internal.h", "gemm_impl.inc", "gemm_ukernel.inc",
-           "conv_impl.inc", "pool_impl.inc", "lstm_impl.inc")
+
+
+def _csrc_files(*suffixes) -> tuple:
+    """The files of csrc/ ending in one of ``suffixes``, sorted (empty without csrc/)."""
+    if not os.path.isdir(CSRC):
+        return ()
+    return tuple(sorted(f for f in os.listdir(CSRC) if f.endswith(suffixes)))
+
+
+#: every C file of csrc/ is compiled: a new family file needs no entry anywhere
+SOURCES = _csrc_files(".c")
+#: what a rebuild depends on besides the sources: the headers and the included .inc files
+DEPENDS = _csrc_files(".h", ".inc")
 
 _CDEF_BEGIN = "cdef-begin"
 _CDEF_END = "cdef-end"

@@ -13,7 +13,7 @@ import numpy as np
 MODEL_CASES = ["op", "mlp", "cnn", "lstm10", "lstm100", "transformer"]
 KERNEL_CASES = ["gemm256", "gemm512", "gemm1024", "conv1", "conv2", "conv3"]
 ALL_CASES = MODEL_CASES + KERNEL_CASES
-IMPLS = ["tge-c", "tge-numpy", "numpy", "torch"]
+IMPLS = ["tge-c", "tge-numpy", "numpy", "torch", "tf"]   # "numpy" and "tf" run in worker processes
 
 
 # ------------------------------------------------------------------------------------------

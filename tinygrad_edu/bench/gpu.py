@@ -25,14 +25,17 @@ import sys
 import numpy as np
 
 from . import cases as B
+from . import gpu_models
 from . import runner as R
 
-GPU_CASES = ["op", "mlp", "cnn", "lstm10", "lstm100", "transformer", "gemm256", "gemm512",
-             "gemm1024", "gemm2048", "conv1", "conv2", "conv3"]
+GPU_CASES = ["op", "mlp", "cnn", "lstm10", "lstm100", "transformer", "bert", "gpt", "gemm256", "gemm512",
+             "gemm1024", "gemm2048", "conv1", "conv2", "conv3"]   # bert, gpt: bench/gpu_models.py
 GPU_IMPLS = ["tge-cuda", "torch-cuda"]
 
 
 def _data(case: str) -> dict:
+    if case in gpu_models.CASES:
+        return gpu_models.data(case)
     if case == "gemm2048":
         rng = np.random.default_rng(0)
         return dict(a=rng.standard_normal((2048, 2048)).astype(np.float32),
@@ -68,6 +71,8 @@ def build_tge_cuda(case: str):
     from tinygrad_edu.backends import cupy_kernels as gk
 
     sync = cp.cuda.Device().synchronize
+    if case in gpu_models.CASES:
+        return gpu_models.build_tge(case, sync)
     d = _data(case)
     if case == "op":
         a = Tensor(d["a"], requires_grad=True, device="cuda")
@@ -122,6 +127,8 @@ def build_torch_cuda(case: str):
         return None
     dev = torch.device("cuda")
     sync = torch.cuda.synchronize
+    if case in gpu_models.CASES:
+        return gpu_models.build_torch(case, torch, sync)
     d = _data(case)
     if case == "op":
         a = torch.tensor(d["a"], device=dev, requires_grad=True)
@@ -186,17 +193,28 @@ def run(cases=None, impls=None, quick=False, out=sys.stdout):
     out.write(f"# GPU: {info['gpu']}; CuPy {info['cupy']}\n")
     if "torch-cuda" in impls and _torch_cuda() is None:
         out.write("# torch-cuda rows left out: PyTorch with CUDA is not installed\n")
+    elif "torch-cuda" in impls:   # cuDNN convolutions may use TF32 on Ampere and later; cuBLAS does not
+        torch = _torch_cuda()
+        info["torch_tf32"] = dict(matmul=bool(torch.backends.cuda.matmul.allow_tf32),
+                                  cudnn=bool(torch.backends.cudnn.allow_tf32))
     builders = {"tge-cuda": build_tge_cuda, "torch-cuda": build_torch_cuda}
+    gpu_models.configure(quick)
     rounds, round_time, warmup = (2, 0.02, 2) if quick else (7, 0.25, 5)
     rows = []
     for case in cases:
         if quick and case in ("lstm100", "gemm2048"):
             continue
-        steps = {impl: fn for impl in impls if (fn := builders[impl](case)) is not None}
-        if not steps:
+        try:   # one broken row must not cost the others (a GPU run is rare): report it, go on
+            steps = {impl: fn for impl in impls if (fn := builders[impl](case)) is not None}
+            if not steps:
+                continue
+            d = _data(case)
+            times = R.time_case(steps, rounds, round_time, warmup)
+        except Exception as exc:  # noqa: BLE001 - recorded in info["failed"] and printed
+            message = f"{type(exc).__name__}: {exc}"
+            info.setdefault("failed", {})[case] = message
+            out.write(f"# {case} failed: {message}\n")
             continue
-        d = _data(case)
-        times = R.time_case(steps, rounds, round_time, warmup)
         ref = statistics.median(times["torch-cuda"]) if "torch-cuda" in times else None
         for impl, ts in times.items():
             med = statistics.median(ts)
@@ -207,4 +225,7 @@ def run(cases=None, impls=None, quick=False, out=sys.stdout):
                 row["gflops"] = d["flops"] / min(ts) / 1e9
             rows.append(row)
         R._print_rows([r for r in rows if r["case"] == case], out)
+    pool = getattr(cp, "get_default_memory_pool", None)
+    if pool is not None:   # what CuPy's caching allocator holds after the run
+        info["cupy_pool_bytes"] = int(pool().total_bytes())
     return info, rows

@@ -36,6 +36,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 
 from .cases import ALL_CASES, IMPLS
@@ -58,6 +59,9 @@ def _parser():
     p.add_argument("--json", metavar="PATH", help="write the results as JSON to PATH")
     p.add_argument("--peak", type=float, default=None,
                    help="FMA peak per core in GFLOP/s (default: measured)")
+    p.add_argument("--tf-python", metavar="PYTHON", default=os.environ.get("TGE_BENCH_TF_PYTHON"),
+                   help="an interpreter with tensorflow installed (its own venv, e.g. tensorflow-cpu==2.21.0): "
+                        "adds the 'tf' column, TensorFlow-Keras in a worker process ($TGE_BENCH_TF_PYTHON)")
     p.add_argument("--memory", action="store_true",
                    help="also measure peak RSS and page faults of CNN steps per library")
     p.add_argument("--device", choices=("cpu", "cuda"), default="cpu",
@@ -82,7 +86,7 @@ def main(argv=None) -> int:
         sys.stderr.write(f"bench: unknown case/implementation {bad} (cases: {ALL_CASES}; "
                          f"implementations: {IMPLS}) or bad --threads\n")
         return 2
-    info, rows = run(cases, impls, threads_list, quick=args.quick, peak=args.peak)
+    info, rows = run(cases, impls, threads_list, quick=args.quick, peak=args.peak, tf_python=args.tf_python)
     memory = measure_memory(impls, steps=3 if args.quick else 20) if args.memory else None
     if args.json:
         with open(args.json, "w", encoding="utf-8") as f:

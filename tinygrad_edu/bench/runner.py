@@ -12,6 +12,7 @@ import time
 import numpy as np
 
 from .cases import Threads, _builders, _data, _torch, measure_fma_peak
+from .external import WorkerStep, WorkerUnavailable, describe_blas
 
 
 # ------------------------------------------------------------------------------------------
@@ -21,11 +22,15 @@ def time_case(steps: dict, rounds: int, round_time: float, warmup: int) -> dict:
     """Per-step times (seconds) of each step function, measured in interleaved rounds."""
     inner = {}
     for name, fn in steps.items():
-        for _ in range(warmup):
+        if hasattr(fn, "timed"):            # a worker process times its own steps
+            fn.timed(warmup)
+            once = max(fn.timed(1), 1e-7)
+        else:
+            for _ in range(warmup):
+                fn()
+            t0 = time.perf_counter()
             fn()
-        t0 = time.perf_counter()
-        fn()
-        once = max(time.perf_counter() - t0, 1e-7)
+            once = max(time.perf_counter() - t0, 1e-7)
         inner[name] = max(1, int(round_time / once))
     times = {name: [] for name in steps}
     # the cyclic garbage collector off while timing (a collection lands in some round at
@@ -37,6 +42,9 @@ def time_case(steps: dict, rounds: int, round_time: float, warmup: int) -> dict:
         for _ in range(rounds):
             for name, fn in steps.items():
                 n = inner[name]
+                if hasattr(fn, "timed"):
+                    times[name].append(fn.timed(n) / n)
+                    continue
                 t0 = time.perf_counter()
                 for _ in range(n):
                     fn()
@@ -47,8 +55,12 @@ def time_case(steps: dict, rounds: int, round_time: float, warmup: int) -> dict:
     return times
 
 
-def run(cases, impls, threads_list, quick=False, peak=None, out=None):
-    """Run the benchmark and return the list of result rows (dicts)."""
+def run(cases, impls, threads_list, quick=False, peak=None, out=None, tf_python=None):
+    """Run the benchmark and return (info, result rows).
+
+    ``numpy`` and ``tf`` run in worker processes (bench/worker.py): NumPy with the BLAS
+    kernel OpenBLAS picks by itself, TensorFlow in the interpreter ``tf_python``.
+    """
     import tinygrad_edu as tge
 
     out = out or sys.stdout
@@ -70,15 +82,23 @@ def run(cases, impls, threads_list, quick=False, peak=None, out=None):
         for case in cases:
             if quick and case in ("lstm100", "gemm1024"):
                 continue
-            steps = {}
+            steps, workers = {}, []
             for impl in impls:
-                fn = builders[impl](case)
+                if impl in WORKER_IMPLS:
+                    fn = _start_worker(impl, case, nt, tf_python, info, out)
+                    workers += [fn] if fn is not None else []
+                else:
+                    fn = builders[impl](case)
                 if fn is not None:
                     steps[impl] = fn
             if not steps:
                 continue
             d = _data(case)
-            times = time_case(steps, rounds, round_time, warmup)
+            try:
+                times = time_case(steps, rounds, round_time, warmup)
+            finally:
+                for worker in workers:
+                    worker.close()
             ref = statistics.median(times["torch"]) if "torch" in times else None
             for impl, ts in times.items():
                 med = statistics.median(ts)
@@ -93,6 +113,28 @@ def run(cases, impls, threads_list, quick=False, peak=None, out=None):
             _print_rows([r for r in rows if r["case"] == case and r["threads"] == nt], out)
     tge.set_num_threads(threads_list[-1])
     return info, rows
+
+
+WORKER_IMPLS = ("numpy", "tf")
+
+
+def _start_worker(impl, case, threads, tf_python, info, out):
+    """A WorkerStep for ``impl``/``case``, or None (no such case; TensorFlow not given or failing)."""
+    if impl == "tf" and not tf_python:
+        return None
+    try:
+        worker = WorkerStep(impl, case, threads, python=tf_python if impl == "tf" else None)
+    except WorkerUnavailable as exc:
+        if "no such case" not in str(exc):
+            out.write(f"# {impl} skipped for {case}: {exc}\n")
+        return None
+    key = "numpy_blas" if impl == "numpy" else "tensorflow"
+    if key not in info:
+        info[key] = worker.info
+        line = describe_blas(worker.info) if impl == "numpy" else \
+            f"TensorFlow {worker.info.get('tensorflow')} (Keras {worker.info.get('keras')}), oneDNN {worker.info.get('onednn')}"
+        out.write(f"# {impl} worker: {line}\n")
+    return worker
 
 
 _HEADER = (f"{'case':<12} {'impl':<10} {'thr':>3} {'ms/step':>9} {'best':>9} "
@@ -178,7 +220,7 @@ def measure_memory(impls, steps=20, threads=1, out=None):
     out.write(f"{'impl':<10} {'RSS model+data':>15} {'after warm-up':>14} {'peak':>9} "
               f"{'step memory':>12} {'faults/step':>12} {'ms/step':>8}\n")
     for impl in impls:
-        if impl == "numpy" or (impl == "torch" and _torch() is None):
+        if impl in WORKER_IMPLS or (impl == "torch" and _torch() is None):
             continue
         proc = subprocess.run([sys.executable, "-c", _MEMORY_CHILD, impl, str(steps), str(threads)],
                               capture_output=True, text=True, env=env)

@@ -36,7 +36,8 @@ def build_parser() -> argparse.ArgumentParser:
         description="Train one of the articles' models (tinygrad_edu.models) with Adam and report the "
                     "accuracy on held-out data. mlp/cnn use MNIST when found (--data, $TGE_DATA, the cache) "
                     "and otherwise the built-in synthetic digits; lstm/transformer use rt-polarity when found "
-                    "and otherwise built-in synthetic sentences.")
+                    "and otherwise built-in synthetic sentences; gpt trains a character-level GPT "
+                    "on generated sentences and prints samples (--limit: its number of steps).")
     train.add_argument("--model", choices=MODELS, default="cnn", help="which model (default: cnn)")
     train.add_argument("--data", metavar="DIR", default=None,
                        help="folder with the data: MNIST's four IDX files (mlp, cnn) or rt-polarity.pos/.neg "
@@ -49,7 +50,7 @@ def build_parser() -> argparse.ArgumentParser:
                        help="Adam learning rate (1e-3; lstm 2e-3)")
     train.add_argument("--plot", metavar="PNG", default=None,
                        help="write the loss and accuracy curves to this PNG file (needs matplotlib)")
-    train.add_argument("--seed", type=int, default=0, help="random seed for data, weights and shuffling (0)")
+    train.add_argument("--seed", type=_seed, default=0, help="random seed for data, weights and shuffling (0)")
     train.add_argument("--threads", type=_positive_int, metavar="N", default=None,
                        help="threads of the C kernels (default: TGE_NUM_THREADS or all cores)")
     train.add_argument("--limit", type=_positive_int, metavar="N", default=None,
@@ -84,6 +85,16 @@ def _positive_int(text: str) -> int:
         raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
     if value < 1:
         raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
+    return value
+
+
+def _seed(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected an integer seed >= 0, got {text!r}") from None
+    if not 0 <= value < 2**63:
+        raise argparse.ArgumentTypeError(f"expected an integer seed in [0, 2**63), got {text!r}")
     return value
 
 

@@ -10,6 +10,9 @@ holding one image (28, 28) / (1, 28, 28) or a stack (N, 28, 28) / (N, 1, 28, 28)
 are divided by 255, float values must already lie in [0, 1]. Text models take each argument as
 one text, or each non-empty line of ``--file`` (``-`` reads standard input).
 For each input one line: the predicted class, its probability, and the next best classes.
+A generator (a GPT saved by ``train --model gpt --save``, or a GPT-2 folder) takes each text
+as a prompt and prints its continuation (``--max-new-tokens``, ``--temperature``: 0, the
+default, picks the likeliest token each time; ``--top-k``).
 """
 from __future__ import annotations
 
@@ -33,6 +36,11 @@ def add_parser(sub) -> argparse.ArgumentParser:
     p.add_argument("--invert", action="store_true", help="images: use 1 - pixel (dark digits on a light background)")
     p.add_argument("--top", type=int, default=3, metavar="K", help="how many classes to show per input (3)")
     p.add_argument("--json", action="store_true", help="print one JSON object per input instead")
+    p.add_argument("--max-new-tokens", type=int, default=None, metavar="N",
+                   help="generators: how many tokens to add to each prompt (40, or what the context has left)")
+    p.add_argument("--temperature", type=float, default=0.0, metavar="T",
+                   help="generators: 0 picks the likeliest token (default); higher samples more freely")
+    p.add_argument("--top-k", type=int, default=None, metavar="K", help="generators: sample among the K likeliest")
     return p
 
 
@@ -55,7 +63,8 @@ def load_images(path: str, invert: bool = False) -> np.ndarray:
         elif arr.ndim == 2:
             arr = arr[None]
         if arr.ndim != 3:
-            raise ValueError(f"{path}: shape {arr.shape}; expected (28, 28), (1, 28, 28), (N, 28, 28) or (N, 1, 28, 28)")
+            raise ValueError(f"{path}: shape {arr.shape}; expected (28, 28), (1, 28, 28), (N, 28, 28) "
+                             "or (N, 1, 28, 28)")
         images = arr.astype(np.float32) / (np.float32(255.0) if arr.dtype == np.uint8 else np.float32(1.0))
     else:
         raise ValueError(f"{path}: expected a .png or .npy file")
@@ -83,9 +92,11 @@ def run_predict(args) -> int:
     except (OSError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
+    if served.kind == "generator":
+        return _continue_prompts(served, args)
     if served.kind != "classifier":
-        print(f"error: {args.path} is a {served.kind} model; predict runs the classifiers of train --save",
-              file=sys.stderr)
+        print(f"error: {args.path} is a {served.kind} model; predict runs the classifiers and generators of "
+              "train --save (serve it for /v1/embeddings)", file=sys.stderr)
         return 1
     try:
         if served.input_kind == "text":
@@ -121,4 +132,37 @@ def run_predict(args) -> int:
         order = np.argsort(-probs, kind="stable")[:max(1, args.top)]
         best = ", ".join(f"{names[k]} {probs[k]:.3f}" for k in order)
         print(f"{label}: {result['prediction']}  ({best})")
+    return 0
+
+
+def _continue_prompts(served, args) -> int:
+    """predict for a generator: each text is a prompt; print prompt + continuation."""
+    from ..serve.servable import InputError
+
+    prompts = _texts(args)
+    if not prompts:
+        print("error: give the prompts as arguments or with --file", file=sys.stderr)
+        return 1
+    wanted = args.max_new_tokens
+    served.max_new_tokens = max(1, 40 if wanted is None else wanted)
+    body = {"temperature": args.temperature, "top_k": args.top_k}
+    try:
+        jobs = []
+        for prompt in prompts:
+            job = served.parse_generate({"prompt": prompt, "max_new_tokens": 1 if wanted is None else wanted, **body})
+            if wanted is None:   # 40 new tokens, or as many as the model's context has room for
+                room = (served.context_size() or 10**9) - len(job.prompt_ids)
+                job.max_new_tokens = max(1, min(40, room))
+            jobs.append(job)
+    except InputError as exc:
+        print(f"error: {exc.message}", file=sys.stderr)
+        return 1
+    for prompt, job in zip(prompts, jobs):
+        tokens = [token for token, _ in served.stream_tokens(job)]
+        text = served.tokenizer.decode(tokens)
+        if args.json:
+            reason = "length" if len(tokens) >= job.max_new_tokens else "eos"
+            print(json.dumps({"input": prompt, "text": text, "tokens": tokens, "finish_reason": reason}))
+        else:
+            print(f"{prompt}{text}")
     return 0

@@ -2,6 +2,7 @@
 
     python -m tinygrad_edu serve cnn.safetensors --port 8000
     python -m tinygrad_edu serve path/to/all-MiniLM-L6-v2      # a BERT folder: /v1/embeddings
+    python -m tinygrad_edu serve path/to/gpt2                  # a GPT-2 folder: /v1/generate (streamed)
 
 Stops on Ctrl-C or SIGTERM after finishing the requests in flight. See docs/serving.md.
 """
@@ -40,9 +41,11 @@ def _non_negative_float(text: str) -> float:
 def add_parser(sub) -> argparse.ArgumentParser:
     """Register the ``serve`` subcommand on an argparse subparsers object."""
     p = sub.add_parser("serve", help="serve a saved model over HTTP (needs tinygrad_edu[serve])",
-                       description="Serve a model saved by 'train --save' (POST /v1/predict) or a BERT folder "
-                                   "(POST /v1/embeddings) with uvicorn; GET /healthz, GET /v1/model.")
-    p.add_argument("path", metavar="PATH", help="a .safetensors file from train --save, or a BERT checkpoint folder")
+                       description="Serve a model saved by 'train --save' (POST /v1/predict; a GPT: POST "
+                                   "/v1/generate), a BERT folder (POST /v1/embeddings) or a GPT-2 folder (POST "
+                                   "/v1/generate, streamed) with uvicorn; GET /healthz, GET /v1/model.")
+    p.add_argument("path", metavar="PATH",
+                   help="a .safetensors file from train --save, or a BERT or GPT-2 checkpoint folder")
     p.add_argument("--host", default="127.0.0.1", help="address to listen on (127.0.0.1; 0.0.0.0 for all)")
     p.add_argument("--port", type=int, default=8000, help="TCP port (8000)")
     p.add_argument("--max-batch", type=_positive(int), default=32, metavar="N",
@@ -53,6 +56,8 @@ def add_parser(sub) -> argparse.ArgumentParser:
                    help="larger request bodies get 413 (4 MiB)")
     p.add_argument("--max-items", type=_positive(int), default=64, metavar="N",
                    help="most images or texts in one request (64)")
+    p.add_argument("--max-new-tokens", type=_positive(int), default=256, metavar="N",
+                   help="generators: the most tokens one /v1/generate request may ask for (256)")
     p.add_argument("--log-level", default="info", choices=("critical", "error", "warning", "info", "debug"),
                    help="uvicorn's log level (info)")
     return p
@@ -68,7 +73,8 @@ def run_serve(args) -> int:
 
     try:
         app = create_app(args.path, max_batch=args.max_batch, max_wait_ms=args.max_wait_ms,
-                         max_body_bytes=args.max_body_bytes, max_items=args.max_items)
+                         max_body_bytes=args.max_body_bytes, max_items=args.max_items,
+                         max_new_tokens=args.max_new_tokens)
     except (OSError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1

@@ -14,6 +14,9 @@ Models (from ``tinygrad_edu.models``, trained PyTorch-style with Adam and cross-
     transformer    .neg, $TGE_DATA, the cache), else a built-in synthetic sentiment set
                    (``synthetic_sentiment``: made-up sentences whose label follows the
                    majority of their opinion words, with "not" flipping a word)
+    gpt            a character-level GPT-2 on generated sentences (``models.gpt.charlm``):
+                   prints the loss falling and a sample; ``epochs`` multiplies its 300
+                   steps, ``limit`` sets the number of steps
 
 After each epoch the model is evaluated on the held-out part; the history records the
 training loss and accuracy (means over the epoch), the test ("val_") loss and accuracy, and
@@ -30,13 +33,14 @@ import numpy as np
 
 __all__ = ["MODELS", "DEFAULTS", "TrainResult", "train", "synthetic_sentiment", "plot_history", "DataUnavailable"]
 
-MODELS = ("mlp", "cnn", "lstm", "transformer")
+MODELS = ("mlp", "cnn", "lstm", "transformer", "gpt")
 #: epochs, batch size and learning rate used when the caller gives none
 DEFAULTS = {
     "mlp": dict(epochs=5, batch_size=64, lr=1e-3),
     "cnn": dict(epochs=4, batch_size=64, lr=1e-3),
     "lstm": dict(epochs=5, batch_size=64, lr=2e-3),
     "transformer": dict(epochs=5, batch_size=64, lr=1e-3),
+    "gpt": dict(epochs=1, batch_size=16, lr=3e-3),   # an "epoch" is 300 steps of 16 x 64 characters
 }
 SYNTHETIC_DIGITS = (12000, 2000)      # train / held-out images of the built-in digits
 SYNTHETIC_SENTENCES = (6000, 1000)    # train / held-out sentences of the built-in sentiment set
@@ -153,6 +157,8 @@ def load_text(data=None, limit=None, seed=0) -> DataBundle:
                 f"synthetic sentiment sentences instead: {n_train:,} train / {n_test:,} held out "
                 f"(tinygrad_edu.cli.train.synthetic_sentiment, no download)")
         return DataBundle("synthetic sentiment", x_train, y_train, x_test, y_test, note, vocab, tokenizer)
+    except (ValueError, OSError) as exc:  # found, but damaged or unreadable
+        raise DataUnavailable(f"the rt-polarity files found cannot be used: {exc}") from None
     order = np.random.default_rng(seed).permutation(len(texts))
     n_test = len(texts) // 10
     test_idx, train_idx = order[:n_test], order[n_test:]
@@ -188,6 +194,8 @@ def load_digits(data=None, download=False, limit=None, seed=0) -> DataBundle:
         note = (f"MNIST not found (give --data FOLDER or set TGE_DATA{how}); using the built-in synthetic "
                 f"digits instead: {n_train:,} train / {n_test:,} held-out images "
                 f"(tinygrad_edu.data.synthetic_digits, no download)")
+    except (ValueError, OSError) as exc:  # found, but damaged or unreadable
+        raise DataUnavailable(f"the MNIST files found cannot be used: {exc}") from None
 
     def prepare(images):
         return (images.astype(np.float32) / np.float32(255.0))[:, None, :, :]
@@ -255,6 +263,10 @@ def train(model="cnn", data=None, epochs=None, batch_size=None, lr=None, seed=0,
 
     if model not in MODELS:
         raise ValueError(f"unknown model {model!r}; expected one of {', '.join(MODELS)}")
+    if model == "gpt":
+        if data is not None:
+            raise DataUnavailable("--model gpt trains on its built-in generated sentences; --data does not apply")
+        return _train_gpt(epochs, batch_size, lr, seed, threads, limit, plot, log, save)
     settings = dict(DEFAULTS[model])
     for key, value in (("epochs", epochs), ("batch_size", batch_size), ("lr", lr)):
         if value is not None:
@@ -265,6 +277,9 @@ def train(model="cnn", data=None, epochs=None, batch_size=None, lr=None, seed=0,
         raise ValueError(f"limit must be >= 1, got {limit}")
     if plot is not None:
         _require_matplotlib()
+    dp = _data_parallel(threads)        # None unless started by mpirun with several ranks
+    if dp is not None:                  # rank 0 alone prints, saves and plots
+        log, verbose = dp.main_only(log), (verbose if dp.is_main else 0)
     if threads is not None:
         backends.set_num_threads(int(threads))
     manual_seed(int(seed))
@@ -279,6 +294,10 @@ def train(model="cnn", data=None, epochs=None, batch_size=None, lr=None, seed=0,
     log(f"model: {type(net).__name__}, {n_params:,} parameters; Adam lr {lr:g}, batch {batch_size}, "
         f"{epochs} epoch{'s' if epochs != 1 else ''}")
     opt = optim.Adam(net.parameters(), lr=lr)
+    if dp is not None:
+        ddp = dp.wrap(net, bucket_cap_mb=1.0)
+        log(f"data-parallel: {dp.world_size} ranks, global batch {batch_size} (about {batch_size // dp.world_size} "
+            f"per rank), gradients averaged in {len(ddp.reducer.buckets)} bucket(s)")
 
     x, y = bundle.x_train, bundle.y_train
     n = len(x)
@@ -292,23 +311,31 @@ def train(model="cnn", data=None, epochs=None, batch_size=None, lr=None, seed=0,
         bar = Progbar(steps, verbose=verbose)
         net.train()
         order = rng.generator().permutation(n)
+        if dp is not None:
+            order = dp.same_order(order)
         seen, loss_sum, correct = 0, 0.0, 0
         for step in range(steps):
             idx = order[step * batch_size:(step + 1) * batch_size]
-            logits = net(Tensor(x[idx]))
-            loss = F.cross_entropy(logits, Tensor(y[idx]))
-            opt.zero_grad()
-            loss.backward()
-            opt.step()
-            seen += len(idx)
-            loss_sum += float(loss.item()) * len(idx)
-            correct += int((logits.numpy().argmax(axis=1) == y[idx]).sum())
+            if dp is not None:          # this rank's share of the global batch; figures summed over ranks
+                batch_loss, batch_correct = _data_parallel_step(dp, ddp, opt, x, y, idx)
+                loss_sum, correct = loss_sum + batch_loss, correct + int(batch_correct)
+                seen += len(idx)
+            else:
+                logits = net(Tensor(x[idx]))
+                loss = F.cross_entropy(logits, Tensor(y[idx]))
+                opt.zero_grad()
+                loss.backward()
+                opt.step()
+                seen += len(idx)
+                loss_sum += float(loss.item()) * len(idx)
+                correct += int((logits.numpy().argmax(axis=1) == y[idx]).sum())
             history["batch_epoch"].append(epoch + (step + 1) / steps)
             history["batch_loss"].append(loss_sum / seen)
             history["batch_accuracy"].append(correct / seen)
             if step + 1 < steps:
                 bar.update(step + 1, [("loss", loss_sum / seen), ("accuracy", correct / seen)])
-        val_loss, val_acc = _evaluate(net, bundle.x_test, bundle.y_test)
+        val_loss, val_acc = (_evaluate(net, bundle.x_test, bundle.y_test) if dp is None
+                             else _evaluate_shared(net, bundle.x_test, bundle.y_test, dp))
         for key, value in (("loss", loss_sum / seen), ("accuracy", correct / seen),
                            ("val_loss", val_loss), ("val_accuracy", val_acc)):
             history[key].append(value)
@@ -319,13 +346,76 @@ def train(model="cnn", data=None, epochs=None, batch_size=None, lr=None, seed=0,
     log(f"test accuracy: {test_acc:.4f} (loss {test_loss:.4f}) on {len(bundle.x_test):,} {held} samples of "
         f"{bundle.name}; training took {seconds:.1f} s")
     result = TrainResult(model, bundle.name, test_acc, test_loss, seconds, history, net, n_params)
-    if plot is not None:
+    if plot is not None and (dp is None or dp.is_main):
         plot_history(history, plot, title=f"tinygrad_edu train --model {model} ({bundle.name})")
         log(f"wrote {plot}")
-    if save is not None:
+    if save is not None and (dp is None or dp.is_main):
         _save_trained(net, bundle, model, result, save)
         log(f"saved the model to {save}")
     return result
+
+
+# ------------------------------------------------------------------------------ the character GPT
+def _train_gpt(epochs, batch_size, lr, seed, threads, limit, plot, log, save) -> TrainResult:
+    """``train("gpt")``: tinygrad_edu.models.gpt.charlm.train_char_gpt behind the CLI's options."""
+    from .. import __version__, backends
+    from ..models.gpt.charlm import CHAR_GPT_DEFAULTS, train_char_gpt
+
+    if plot is not None:
+        raise ValueError("--plot is not available for --model gpt (it prints the loss as it goes)")
+    for name, value in (("epochs", epochs), ("batch_size", batch_size), ("limit", limit)):
+        if value is not None and int(value) < 1:
+            raise ValueError(f"{name} must be >= 1, got {value}")
+    if threads is not None:
+        backends.set_num_threads(int(threads))
+    steps = int(limit) if limit is not None else CHAR_GPT_DEFAULTS["steps"] * int(epochs or 1)
+    log(f"tinygrad_edu {__version__}: training gpt (backend {backends.backend()}, "
+        f"{backends.get_num_threads()} threads, seed {seed})")
+    r = train_char_gpt(steps=steps, batch_size=batch_size, lr=lr, seed=int(seed), log=log, save=save)
+    history = {"loss": r.losses, "val_loss": [r.val_loss_start, r.val_loss]}
+    # no accuracy for a language model: test_accuracy is NaN, test_loss the held-out loss
+    return TrainResult("gpt", "grammar_text", float("nan"), r.val_loss, r.seconds, history, r.model, r.parameters)
+
+
+# ------------------------------------------------------------------------------ data-parallel (mpirun)
+def _data_parallel(threads):
+    """A tinygrad_edu.distributed.training.DataParallel when run by mpirun with several ranks, else
+    None; without --threads each rank gets its share of the host's cores."""
+    from .. import backends
+    from ..distributed.training import default_threads, from_environment
+
+    dp = from_environment()
+    if dp is not None and threads is None:
+        backends.set_num_threads(default_threads())
+    return dp
+
+
+def _data_parallel_step(dp, ddp, opt, x, y, idx):
+    """One Adam step on the global batch ``idx``, this rank computing its share; the gradients
+    are averaged over the ranks. Returns (summed loss, correct predictions) over the global batch."""
+    from ..nn import functional as F
+    from ..tensor import Tensor
+
+    local, weight = dp.share(idx)
+    opt.zero_grad()
+    loss_sum = correct = 0.0
+    if len(local):
+        logits = ddp(Tensor(x[local]))
+        loss = F.cross_entropy(logits, Tensor(y[local]))
+        (loss * weight if weight != 1.0 else loss).backward()
+        loss_sum = float(loss.item()) * len(local)
+        correct = int((logits.numpy().argmax(axis=1) == y[local]).sum())
+    ddp.synchronize()                    # a no-op when backward's hooks already averaged
+    opt.step()
+    return dp.sum(loss_sum, correct)
+
+
+def _evaluate_shared(net, x, y, dp):
+    """_evaluate with the held-out set split across the ranks; the totals are summed."""
+    xs, ys = dp.split(x, y)
+    loss, acc = _evaluate(net, xs, ys) if len(xs) else (0.0, 0.0)
+    loss_sum, correct, count = dp.sum(loss * len(xs), acc * len(xs), len(xs))
+    return loss_sum / count, correct / count
 
 
 CLASS_NAMES = {"mlp": [str(d) for d in range(10)], "cnn": [str(d) for d in range(10)],

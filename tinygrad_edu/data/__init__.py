@@ -10,6 +10,7 @@ reader, and the DataLoader that turns a dataset into shuffled mini-batches of Te
 from tinygrad_edu.data._files import ChecksumError, DatasetNotFoundError, cache_dir
 from tinygrad_edu.data.idx import read_idx, write_idx
 from tinygrad_edu.data.loader import DataLoader, Dataset, Subset, TensorDataset, random_split
+from tinygrad_edu.data.sampler import DistributedSampler, RandomSampler, Sampler, SequentialSampler
 from tinygrad_edu.data.vision import MNIST, fashion_mnist, mnist
 from tinygrad_edu.data.synthetic import SyntheticDigits, synthetic_digits, synthetic_digits_split
 from tinygrad_edu.data.text import rt_polarity
@@ -18,5 +19,6 @@ __all__ = [
     "mnist", "fashion_mnist", "MNIST", "rt_polarity",
     "synthetic_digits", "synthetic_digits_split", "SyntheticDigits",
     "Dataset", "TensorDataset", "Subset", "random_split", "DataLoader",
+    "Sampler", "SequentialSampler", "RandomSampler", "DistributedSampler",
     "read_idx", "write_idx", "cache_dir", "DatasetNotFoundError", "ChecksumError",
 ]

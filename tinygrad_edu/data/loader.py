@@ -154,7 +154,8 @@ class DataLoader:
     batch_size: int >= 1. shuffle: draw a new order at the start of every epoch (every
     ``iter(loader)``) from ``tinygrad_edu.rng.generator()``, so ``tge.manual_seed(n)``
     makes the order reproducible. drop_last: skip the final batch when it is smaller than
-    ``batch_size``.
+    ``batch_size``. sampler: an iterable of item indices with a length (e.g.
+    ``data.DistributedSampler``) that fixes the order instead; it excludes ``shuffle=True``.
 
     Each batch is a tuple of Tensors when items are tuples (``(x, y)`` -> ``(X, Y)`` with
     ``X.shape == (B, *x.shape)``), or one Tensor when items are single arrays (as PyTorch
@@ -164,7 +165,7 @@ class DataLoader:
     ``len(loader)`` is the number of batches per epoch.
     """
 
-    def __init__(self, dataset, batch_size=1, shuffle=False, drop_last=False):
+    def __init__(self, dataset, batch_size=1, shuffle=False, drop_last=False, sampler=None):
         if isinstance(batch_size, bool) or not isinstance(batch_size, numbers.Integral) or batch_size < 1:
             raise ValueError(f"DataLoader: batch_size must be a positive int, got {batch_size!r}")
         if not (hasattr(dataset, "__len__") and hasattr(dataset, "__getitem__")):
@@ -173,12 +174,19 @@ class DataLoader:
         self.batch_size = int(batch_size)
         self.shuffle = bool(shuffle)
         self.drop_last = bool(drop_last)
+        if sampler is not None and self.shuffle:
+            raise ValueError("DataLoader: sampler and shuffle=True exclude each other (the sampler sets the order)")
+        if sampler is not None and not (hasattr(sampler, "__iter__") and hasattr(sampler, "__len__")):
+            raise TypeError(f"DataLoader: sampler must be iterable with a length, got {type(sampler).__name__}")
+        self.sampler = sampler
 
     def __len__(self):
-        n = len(self.dataset)
+        n = len(self.dataset) if self.sampler is None else len(self.sampler)
         return n // self.batch_size if self.drop_last else -(-n // self.batch_size)
 
     def _indices(self):
+        if self.sampler is not None:
+            return np.fromiter(iter(self.sampler), dtype=np.int64, count=len(self.sampler))
         n = len(self.dataset)
         if self.shuffle:
             return rng.generator().permutation(n)
@@ -191,7 +199,7 @@ class DataLoader:
         for b in range(len(self)):
             idx = order[b * self.batch_size:(b + 1) * self.batch_size]
             if batched:
-                if not self.shuffle:                # contiguous: a slice is a view, not a copy
+                if not self.shuffle and self.sampler is None:   # contiguous: a slice is a view
                     idx = slice(int(idx[0]), int(idx[-1]) + 1)
                 fields = self.dataset.get_batch(idx)
             else:

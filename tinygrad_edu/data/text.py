@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import gzip
+import zlib
 
 import numpy as np
 
@@ -19,7 +20,10 @@ def read_lines(path) -> list[str]:
     with open(path, "rb") as f:
         raw = f.read()
     if raw[:2] == b"\x1f\x8b":
-        raw = gzip.decompress(raw)
+        try:
+            raw = gzip.decompress(raw)
+        except (EOFError, OSError, zlib.error) as e:  # truncated stream, bad CRC, bad header
+            raise ValueError(f"{path}: corrupt or truncated gzip file ({e})") from None
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError:
@@ -37,10 +41,13 @@ def rt_polarity(root=None):
     Returns ``(texts, labels)``: texts a list[str] (all positive sentences in file order,
     then all negative ones), labels an int64 array of the same length, 1 = positive,
     0 = negative. Raises DatasetNotFoundError (a FileNotFoundError) saying where to put
-    the files.
+    the files, ValueError for an empty or corrupt (gzip) file.
     """
     paths = locate("rt-polarity", "rt-polarity", RT_POLARITY_FILES, root=root, download=False)
     pos = read_lines(paths["rt-polarity.pos"])
     neg = read_lines(paths["rt-polarity.neg"])
+    for name, lines in (("rt-polarity.pos", pos), ("rt-polarity.neg", neg)):
+        if not lines:
+            raise ValueError(f"rt-polarity: {paths[name]} holds no sentences (an empty or blank file)")
     labels = np.concatenate([np.ones(len(pos), dtype=np.int64), np.zeros(len(neg), dtype=np.int64)])
     return pos + neg, labels

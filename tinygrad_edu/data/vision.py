@@ -7,9 +7,11 @@ Where the files are looked for and how they are downloaded: see ``tinygrad_edu.d
 """
 from __future__ import annotations
 
+import os
+
 import numpy as np
 
-from tinygrad_edu.data._files import locate
+from tinygrad_edu.data._files import ChecksumError, file_digest, locate
 from tinygrad_edu.data.idx import read_idx
 from tinygrad_edu.data.loader import TensorDataset
 
@@ -28,6 +30,21 @@ MNIST_SHA256 = {
     TRAIN_LABELS: "3552534a0a558bbed6aed32b30c495cca23d567ec52cac8be1a0730e8010255c",
     TEST_IMAGES: "8d422c7b0a1c1c79245a5bcf07fe86e33eeafee792b84584aec276f5a2dbc4e6",
     TEST_LABELS: "f7ae60f92e00ec6debd23a6088c31dbd2371eca3ffa0defaefb259924204aec6",
+}
+# Sizes in bytes of the published files, gzip-compressed and not, and the SHA-256 of their
+# uncompressed contents: a copy found on disk with the published size must have the
+# published hash (see _verify_found).
+MNIST_SIZES = {
+    TRAIN_IMAGES: (9912422, 47040016),
+    TRAIN_LABELS: (28881, 60008),
+    TEST_IMAGES: (1648877, 7840016),
+    TEST_LABELS: (4542, 10008),
+}
+MNIST_RAW_SHA256 = {
+    TRAIN_IMAGES: "ba891046e6505d7aadcbbe25680a0738ad16aec93bde7f9b65e87a2fc25776db",
+    TRAIN_LABELS: "65a50cbbf4e906d70832878ad85ccda5333a97f0f4c3dd2ef09a8a9eef7101c5",
+    TEST_IMAGES: "0fa7898d509279e482958e8ce81c8e77db3f2f8254e26661ceb7762c4d494ce7",
+    TEST_LABELS: "ff7bcfd416de33731a308c3f266cc351222c34898ecbeaf847f06e48f7ec33f2",
 }
 # Fashion-MNIST publishes MD5s only (in its README, Zalando Research); we verify those on
 # download. No SHA-256 is published, and the copies that Linux distributions ship are
@@ -66,10 +83,41 @@ def _locate(files, root, fashion, download):
                   download=download, mirrors=src["mirrors"], sha256=src["sha256"], md5=src["md5"])
 
 
+_VERIFIED: dict = {}   # (path, size, mtime_ns, inode) -> SHA-256 already computed
+
+
+def _verify_found(paths, fashion):
+    """Check MNIST files found on disk against the published SHA-256, not only downloads.
+
+    A file with the published file's exact size (compressed or not) claims to be that file:
+    its SHA-256 must match, else ChecksumError (a damaged copy: delete it to fetch it again).
+    A file of another size is not a copy of the published one (a truncated copy, or a
+    user's own MNIST-format set): the IDX reader's header and size checks judge it.
+    """
+    if fashion:
+        return
+    for filename, path in paths.items():
+        if filename not in MNIST_SIZES:
+            continue
+        st = os.stat(path)
+        compressed = path.name.endswith(".gz")
+        if st.st_size != MNIST_SIZES[filename][0 if compressed else 1]:
+            continue
+        expected = (MNIST_SHA256 if compressed else MNIST_RAW_SHA256)[filename]
+        key = (str(path), st.st_size, st.st_mtime_ns, st.st_ino)
+        digest = _VERIFIED.get(key) or file_digest(path, "sha256")
+        if digest != expected:
+            raise ChecksumError(
+                f"MNIST: {path} has the size of the published {path.name} but its SHA-256 is {digest}, "
+                f"expected {expected}: the file is damaged; delete it (download=True fetches it again)")
+        _VERIFIED[key] = digest
+
+
 def _read_split(paths, train, fashion):
     """(images (n, 28, 28) uint8, labels (n,) int64) of one split, validated."""
     img_file, lbl_file = (TRAIN_IMAGES, TRAIN_LABELS) if train else (TEST_IMAGES, TEST_LABELS)
     title = _source(fashion)["title"]
+    _verify_found({f: paths[f] for f in (img_file, lbl_file)}, fashion)
     images = read_idx(paths[img_file], expected_magic=IMAGES_MAGIC, expected_shape=(None, 28, 28))
     labels = read_idx(paths[lbl_file], expected_magic=LABELS_MAGIC, expected_shape=(None,))
     if len(images) != len(labels):
@@ -92,7 +140,8 @@ def mnist(root=None, fashion=False, download=True):
     (10000, 28, 28), 0 = background, 255 = ink; labels int64 (60000,) and (10000,) in 0..9.
 
     Raises DatasetNotFoundError (a FileNotFoundError) naming the files and folders when
-    the data is neither on disk nor downloadable, ValueError for a damaged file.
+    the data is neither on disk nor downloadable, ValueError for a damaged file (a
+    ChecksumError when a file of the published size does not have the published SHA-256).
     """
     paths = _locate([TRAIN_IMAGES, TRAIN_LABELS, TEST_IMAGES, TEST_LABELS], root, fashion, download)
     return _read_split(paths, True, fashion), _read_split(paths, False, fashion)

@@ -8,7 +8,11 @@
     model.compile(optimizer="adam", loss="sparse_categorical_crossentropy", metrics=["accuracy"])
     model.fit(x, y, epochs=10)
 
-Submodules mirror Keras: ``models`` (Sequential), ``layers``, ``optimizers``, ``losses``,
+Three ways to build a model, as Keras: ``keras.Sequential([...])``, the functional API
+(``inputs = keras.Input(shape=...)``, layers called on it, ``keras.Model(inputs, outputs)``)
+and subclasses of ``keras.Model`` with a ``call`` method.
+
+Submodules mirror Keras: ``models`` (Sequential, Model, load_model), ``layers``, ``optimizers``, ``losses``,
 ``metrics``, ``activations``, ``initializers``, ``callbacks``, ``utils`` (to_categorical),
 ``datasets`` (mnist), ``backend`` (clear_session) and ``preprocessing`` (``text.Tokenizer``,
 ``sequence.pad_sequences``). Defaults are Keras's, not PyTorch's: see docs/keras.md.
@@ -17,8 +21,9 @@ from tinygrad_edu.keras import (activations, backend, callbacks, initializers, l
                                 optimizers, preprocessing, utils)
 from tinygrad_edu.keras.layers import Input
 from tinygrad_edu.keras.models import Model, Sequential
+from tinygrad_edu.keras.utils import set_random_seed
 
-__all__ = ["Sequential", "Model", "Input", "layers", "models", "optimizers", "losses", "metrics", "activations",
+__all__ = ["Sequential", "Model", "Input", "set_random_seed", "layers", "models", "optimizers", "losses", "metrics", "activations",
            "initializers", "callbacks", "utils", "backend", "preprocessing", "datasets"]
 
 

@@ -183,6 +183,13 @@ class CategoricalCrossentropy(Loss):
 
     def call_on_logits(self, y_true, logits):
         y = _float_target(y_true, logits, self.name)
+        values = y.numpy()
+        if values.ndim >= 1 and np.all((values == 0) | (values == 1)) and np.all(values.sum(axis=-1) == 1):
+            # one-hot targets (to_categorical's): the same value through the fused softmax-CE
+            # kernel of F.cross_entropy, on the class ids
+            ids = values.argmax(axis=-1)
+            flat = logits.reshape(-1, logits.shape[-1])
+            return F.cross_entropy(flat, Tensor(ids.reshape(-1)), reduction="none").reshape(ids.shape)
         return -(y * logits.log_softmax(-1)).sum(axis=-1)
 
 

@@ -11,7 +11,8 @@ The update rules are Keras's (they differ from PyTorch's where noted):
     Adam      m = b1 m + (1 - b1) g;  v = b2 v + (1 - b2) g^2
               p -= lr * sqrt(1 - b2^t) / (1 - b1^t) * m / (sqrt(v) + eps)
               eps (default 1e-7) is added to sqrt(v) before the bias correction, unlike
-              PyTorch, which adds its eps (1e-8) to sqrt(v / (1 - b2^t))
+              PyTorch, which adds its eps (1e-8) to sqrt(v / (1 - b2^t)); so Keras's step is
+              PyTorch's with eps / sqrt(1 - b2^t), and runs on the same fused kernel
     RMSprop   ms = rho ms + (1 - rho) g^2 (centered: minus the square of the running mean of g)
               p -= lr * g / sqrt(ms + eps)   (with momentum: a velocity of those steps)
     Adagrad   acc += g^2 (acc starts at initial_accumulator_value = 0.1)
@@ -24,6 +25,7 @@ from __future__ import annotations
 import math
 
 from .. import optim
+from ..optim import _fused
 from ..device import array_module
 from ..optim.optimizer import Optimizer as _TorchStyleOptimizer
 from ..optim.optimizer import check_number
@@ -36,10 +38,11 @@ class KerasAdamRule(_TorchStyleOptimizer):
     """Adam with Keras's placement of epsilon (see the module docstring).
 
     KerasAdamRule(params, lr=1e-3, beta_1=0.9, beta_2=0.999, epsilon=1e-7, amsgrad=False)
-    State per parameter: "step", "m", "v" (and "vhat" with amsgrad).
+    State per parameter: "step", "exp_avg" (m), "exp_avg_sq" (v) (and "vhat" with amsgrad).
     """
 
-    _state_names = ("step", "m", "v", "vhat")
+    _state_names = ("step", "exp_avg", "exp_avg_sq", "vhat")    # m and v, in PyTorch's names
+    _decoupled_weight_decay = False                             # read by optim._fused.adam_step_group
 
     def __init__(self, params, lr=1e-3, beta_1=0.9, beta_2=0.999, epsilon=1e-7, amsgrad=False):
         super().__init__(params, dict(lr=lr, beta_1=beta_1, beta_2=beta_2, epsilon=epsilon, amsgrad=amsgrad))
@@ -51,15 +54,30 @@ class KerasAdamRule(_TorchStyleOptimizer):
         check_number("beta_2", hp["beta_2"], low=0.0, high=1.0, high_open=True)
         check_number("epsilon", hp["epsilon"], low=0.0)
 
+    def _step_group(self, group, params, grads):
+        """All parameters in one call of optim.Adam's fused step (``optim._fused.adam_step_group``:
+        csrc/optim.c or its NumPy twin) when they are at the same step t: Keras's rule is
+        PyTorch's with epsilon eps / sqrt(1 - b2^t), so the same kernel computes it. Falls back
+        to :meth:`_update` (the reference) for amsgrad or parameters at different steps."""
+        steps = {self.state[p]["step"] if p in self.state else 0 for p in params}
+        if group["amsgrad"] or len(steps) != 1:
+            return super()._step_group(group, params, grads)
+        b2 = float(group["beta_2"])
+        t = steps.pop() + 1
+        torch_group = {"lr": float(group["lr"]), "betas": (float(group["beta_1"]), b2),
+                       "eps": float(group["epsilon"]) / math.sqrt(1.0 - b2 ** t), "weight_decay": 0.0,
+                       "amsgrad": False, "maximize": False}
+        _fused.adam_step_group(self, torch_group, params, grads)
+
     def _update(self, p, g, state, group):
         xp = array_module(p)
         lr, b1, b2 = float(group["lr"]), float(group["beta_1"]), float(group["beta_2"])
         eps = float(group["epsilon"])
         if not state:
-            state.update(step=0, m=xp.zeros_like(p), v=xp.zeros_like(p))
+            state.update(step=0, exp_avg=xp.zeros_like(p), exp_avg_sq=xp.zeros_like(p))
         state["step"] += 1
         t = state["step"]
-        m, v = state["m"], state["v"]
+        m, v = state["exp_avg"], state["exp_avg_sq"]
         m += (1 - b1) * (g - m)                         # m = b1 m + (1 - b1) g
         v += (1 - b2) * (g * g - v)                     # v = b2 v + (1 - b2) g^2
         if group["amsgrad"]:

@@ -1,9 +1,9 @@
-"""Keras's small helpers: ``to_categorical`` (one-hot labels)."""
+"""Keras's small helpers: ``to_categorical`` (one-hot labels), ``set_random_seed``, ``plot_model`` (as text)."""
 from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["to_categorical"]
+__all__ = ["to_categorical", "set_random_seed", "plot_model"]
 
 
 def to_categorical(y, num_classes=None, dtype="float32") -> np.ndarray:
@@ -30,3 +30,29 @@ def to_categorical(y, num_classes=None, dtype="float32") -> np.ndarray:
     out = np.zeros(y.shape + (num_classes,), dtype=dtype)
     np.put_along_axis(out, y[..., None], 1, axis=-1)
     return out
+
+
+def set_random_seed(seed: int) -> None:
+    """Seed every random source the Keras front end uses (weight initialisers, dropout,
+    shuffling in fit: tinygrad_edu's generator) and NumPy's and Python's global ones, as
+    ``keras.utils.set_random_seed`` does."""
+    import random
+
+    from .. import manual_seed
+
+    seed = int(seed)
+    random.seed(seed)
+    np.random.seed(seed)
+    manual_seed(seed)
+
+
+def plot_model(model, to_file=None, show_shapes=True, **kwargs) -> str:
+    """The layer graph as text (boxes and arrows; see Model.to_text); written to ``to_file``
+    when given (plot_model draws a picture with pydot; this draws text, with no dependency)."""
+    from .models.summary import plot_text
+
+    text = plot_text(model, show_shapes=show_shapes)
+    if to_file is not None:
+        with open(to_file, "w", encoding="utf-8") as f:
+            f.write(text + "\n")
+    return text

@@ -33,6 +33,8 @@ import numpy as np
 
 from ..utils.serialization import load_file, read_header, save
 from .cnn import CNN
+from .gpt import GPT2Config, GPT2LMHeadModel
+from .gpt.charlm import CharTokenizer
 from .lstm import LSTMClassifier
 from .mlp import _ACTIVATIONS, MLP
 from .transformer import TransformerClassifier
@@ -168,6 +170,7 @@ class ModelClass:
     config_of: Callable[[Any], dict]
     kind: str
     input_shape: Callable[[dict], tuple]
+    build: Callable[..., Any] | None = None   # config -> model, when not cls(**config)
 
 
 MODEL_CLASSES: dict[str, ModelClass] = {
@@ -176,6 +179,9 @@ MODEL_CLASSES: dict[str, ModelClass] = {
     "CNN": ModelClass(CNN, _cnn_config, "image", lambda c: (c.get("in_channels", 1), 28, 28)),
     "LSTMClassifier": ModelClass(LSTMClassifier, _lstm_config, "text", lambda c: ()),
     "TransformerClassifier": ModelClass(TransformerClassifier, _transformer_config, "text", lambda c: ()),
+    # a generator: its "tokenizer" entry is a CharTokenizer's alphabet
+    "GPT2LMHeadModel": ModelClass(GPT2LMHeadModel, lambda m: {k: getattr(m.config, k) for k in GPT2Config._FIELDS},
+                                  "generator", lambda c: (), build=lambda **c: GPT2LMHeadModel(GPT2Config(**c))),
 }
 
 
@@ -184,9 +190,9 @@ MODEL_CLASSES: dict[str, ModelClass] = {
 class SavedModelInfo:
     """What ``load`` attaches to the model as ``model.tge_metadata``.
 
-    class_name, config (constructor kwargs), kind ("image" or "text"), input_shape (one
+    class_name, config (constructor kwargs), kind ("image", "text" or "generator"), input_shape (one
     sample's shape for image models, e.g. (1, 28, 28); () for text), classes (list of str or
-    None), tokenizer (a TextEncoder for text models, else None), extra (dict), path.
+    None), tokenizer (a TextEncoder for text models, a CharTokenizer for generators, else None), extra (dict), path.
     """
 
     class_name: str
@@ -227,6 +233,12 @@ def save_model(model, path, *, classes=None, tokenizer=None, extra=None, config=
             tokenizer = TextEncoder.from_keras(tokenizer, maxlen=config.get("max_len", 40))
         if len(tokenizer.vocab) + 1 > config["vocab_size"]:
             raise ValueError(f"save_model: the tokenizer has {len(tokenizer.vocab)} words (+ padding) but the model's "
+                             f"vocab_size is {config['vocab_size']}")
+    elif entry.kind == "generator":
+        if not isinstance(tokenizer, CharTokenizer):
+            raise ValueError(f"save_model: {name} needs tokenizer= a CharTokenizer (its alphabet)")
+        if len(tokenizer) > config["vocab_size"]:
+            raise ValueError(f"save_model: the tokenizer has {len(tokenizer)} characters but the model's "
                              f"vocab_size is {config['vocab_size']}")
     elif tokenizer is not None:
         raise ValueError(f"save_model: {name} takes images; tokenizer= is for text models")
@@ -278,6 +290,11 @@ def read_info(path) -> SavedModelInfo:
             tokenizer = TextEncoder.from_dict(doc.get("tokenizer"))
         except (TypeError, ValueError) as exc:
             raise _bad(path, f"the text model's tokenizer is missing or damaged ({exc})") from None
+    elif entry.kind == "generator":
+        try:
+            tokenizer = CharTokenizer.from_dict(doc.get("tokenizer"))
+        except (TypeError, ValueError) as exc:
+            raise _bad(path, f"the generator's tokenizer is missing or damaged ({exc})") from None
     extra = doc.get("extra") or {}
     if not isinstance(extra, dict):
         raise _bad(path, "'extra' is not an object")
@@ -300,7 +317,7 @@ def load(path):
     info = read_info(path)
     entry = MODEL_CLASSES[info.class_name]
     try:
-        model = entry.cls(**info.config)
+        model = (entry.build or entry.cls)(**info.config)
     except (TypeError, ValueError) as exc:
         raise _bad(info.path, f"{info.class_name}(**{info.config}) failed: {exc}") from None
     tensors = load_file(info.path)
@@ -310,7 +327,7 @@ def load(path):
         raise _bad(info.path, f"the weights do not fit {info.class_name}: {exc}") from None
     if info.classes is not None and len(info.classes) != info.num_outputs:
         raise _bad(info.path, f"{len(info.classes)} classes for a model with {info.num_outputs} outputs")
-    if info.tokenizer is not None and len(info.tokenizer.vocab) + 1 > info.config.get("vocab_size", 0):
+    if isinstance(info.tokenizer, TextEncoder) and len(info.tokenizer.vocab) + 1 > info.config.get("vocab_size", 0):
         raise _bad(info.path, f"the tokenizer has {len(info.tokenizer.vocab)} words, more than vocab_size allows")
     model.eval()
     model.tge_metadata = info

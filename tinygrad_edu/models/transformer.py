@@ -47,7 +47,6 @@ class TransformerClassifier(nn.Module):
             return self.fc(self.encoder(x).mean(axis=1))
         padding = ids == self.padding_idx                                               # (N, T) bool
         h = self.encoder(x, src_key_padding_mask=padding)
-        keep = (~padding.numpy()).astype(h.dtype)[:, :, None]                           # (N, T, 1)
-        keep_t = Tensor(keep, device=h.device)
-        pooled = (h * keep_t).sum(axis=1) / Tensor(keep.sum(axis=1), device=h.device)  # (N, D)
+        keep = (ids != self.padding_idx).astype(h.dtype).reshape(n, t, 1)              # (N, T, 1), on h's device
+        pooled = (h * keep).sum(axis=1) / keep.sum(axis=1)                              # (N, D)
         return self.fc(pooled)

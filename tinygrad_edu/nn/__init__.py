@@ -6,27 +6,30 @@
 """
 from . import functional
 from . import init
-from .activation import GELU, LeakyReLU, LogSoftmax, ReLU, Sigmoid, Softmax, Tanh
+from . import utils
+from .activation import ELU, GELU, LeakyReLU, LogSoftmax, ReLU, Sigmoid, SiLU, Softmax, Softplus, Tanh
 from .attention import MultiheadAttention
 from .container import ModuleDict, ModuleList, Sequential
-from .conv import Conv2d
-from .dropout import Dropout
-from .linear import Flatten, Identity, Linear
+from .conv import Conv1d, Conv2d, ConvTranspose2d
+from .dropout import Dropout, Dropout2d
+from .linear import Flatten, Identity, Linear, Unflatten
 from .loss import BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, L1Loss, MSELoss, NLLLoss
 from .module import IncompatibleKeys, Module
-from .normalization import LayerNorm
+from .normalization import BatchNorm1d, BatchNorm2d, LayerNorm
 from .parameter import Parameter
-from .pooling import AvgPool2d, MaxPool2d
-from .rnn import LSTM, RNN
+from .pooling import AdaptiveAvgPool2d, AvgPool1d, AvgPool2d, MaxPool1d, MaxPool2d
+from .rnn import GRU, LSTM, RNN
 from .sparse import Embedding
-from .transformer import TransformerEncoder, TransformerEncoderLayer
+from .transformer import (Transformer, TransformerDecoder, TransformerDecoderLayer, TransformerEncoder,
+                          TransformerEncoderLayer)
 
 __all__ = [
-    "functional", "init", "Module", "Parameter", "IncompatibleKeys",
+    "functional", "init", "utils", "Module", "Parameter", "IncompatibleKeys",
     "Sequential", "ModuleList", "ModuleDict",
-    "Linear", "Identity", "Flatten", "Conv2d", "MaxPool2d", "AvgPool2d",
-    "ReLU", "LeakyReLU", "GELU", "Sigmoid", "Tanh", "Softmax", "LogSoftmax", "Dropout",
-    "Embedding", "RNN", "LSTM", "LayerNorm", "MultiheadAttention",
-    "TransformerEncoderLayer", "TransformerEncoder",
+    "Linear", "Identity", "Flatten", "Unflatten", "ELU", "MaxPool1d", "AvgPool1d", "Conv1d", "Conv2d", "ConvTranspose2d", "MaxPool2d", "AvgPool2d",
+    "AdaptiveAvgPool2d", "ReLU", "LeakyReLU", "GELU", "SiLU", "Softplus", "Sigmoid", "Tanh", "Softmax",
+    "LogSoftmax", "Dropout", "Dropout2d", "Embedding", "RNN", "LSTM", "GRU", "LayerNorm", "BatchNorm1d",
+    "BatchNorm2d", "MultiheadAttention", "TransformerEncoderLayer", "TransformerEncoder",
+    "TransformerDecoderLayer", "TransformerDecoder", "Transformer",
     "CrossEntropyLoss", "NLLLoss", "BCELoss", "BCEWithLogitsLoss", "MSELoss", "L1Loss",
 ]

@@ -18,6 +18,8 @@ import math
 
 import numpy as np
 
+from ..creation import where
+from ..ops.attention import SelfAttention
 from ..tensor import Tensor
 from . import functional as F
 from . import init
@@ -34,7 +36,7 @@ def _additive_mask(mask, name: str, dtype, device) -> Tensor:
     if not isinstance(mask, Tensor):
         mask = Tensor(np.asarray(mask), device=device)
     if mask.dtype == np.bool_:
-        return Tensor(np.where(mask.numpy(), -np.inf, 0.0), dtype=dtype, device=device)
+        return where(mask, -np.inf, 0.0).astype(dtype)   # on the mask's device: no host round trip
     if mask.dtype.kind != "f":
         raise TypeError(f"MultiheadAttention: {name} must be bool or float, got {mask.dtype} with shape {mask.shape}")
     return mask.astype(dtype)
@@ -189,27 +191,38 @@ class MultiheadAttention(Module):
                 f"MultiheadAttention: key {key.shape} and value {value.shape} must share batch size {n} "
                 f"and sequence length"
             )
+        mask = self._mask(attn_mask, key_padding_mask, is_causal, n, L, S, query.dtype, query.device)
+        if self_attention and self._qkv_same_embed_dim and not need_weights and \
+                (mask is None or not mask.requires_grad):
+            # the fused core (ops/attention.py SelfAttention): one graph node from the packed
+            # projection to the merged heads; same arithmetic as the composed path below
+            qkv = F.linear(query, self.in_proj_weight, self.in_proj_bias)
+            heads = SelfAttention.apply(qkv, n_head=self.num_heads,
+                                        mask=None if mask is None else mask.data,
+                                        dropout=self.dropout if self.training else 0.0)
+            return self._finish(self.out_proj(heads), batched), None
         q, k, v = self._projections(query, key, value)
         q, k, v = self._split_heads(q), self._split_heads(k), self._split_heads(v)
         # scale q before the product, as PyTorch does: (N, h, L, d) @ (N, h, d, S) -> (N, h, L, S)
         scores = (q * (1.0 / math.sqrt(self.head_dim))) @ k.transpose(-2, -1)
-        mask = self._mask(attn_mask, key_padding_mask, is_causal, n, L, S, scores.dtype, scores.device)
         if mask is not None:
             scores = scores + mask
         weights = scores.softmax(-1)
         if self.dropout > 0.0 and self.training:
             weights = F.dropout(weights, self.dropout, True)
         heads = weights @ v                                                # (N, h, L, d)
-        out = self.out_proj(heads.permute(0, 2, 1, 3).reshape(n, L, self.embed_dim))
-        if not batched:
-            out = out[0]
-        elif not self.batch_first:
-            out = out.transpose(0, 1)
+        out = self._finish(self.out_proj(heads.permute(0, 2, 1, 3).reshape(n, L, self.embed_dim)), batched)
         if not need_weights:
             return out, None
         if average_attn_weights:
             weights = weights.mean(axis=1)
         return out, (weights if batched else weights[0])
+
+    def _finish(self, out, batched):
+        """(N, L, E) -> the caller's layout: unbatched (L, E), or (L, N, E) without batch_first."""
+        if not batched:
+            return out[0]
+        return out if self.batch_first else out.transpose(0, 1)
 
     def extra_repr(self) -> str:
         text = f"embed_dim={self.embed_dim}, num_heads={self.num_heads}"

@@ -76,6 +76,7 @@ def _fill(tensor: Tensor, values) -> Tensor:
         tensor.data = array.copy()
     else:
         tensor.data[...] = array
+    tensor._bump_version()
     return tensor
 
 

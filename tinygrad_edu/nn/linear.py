@@ -1,4 +1,4 @@
-"""Linear layers: Linear (a fully connected layer), Identity, Flatten."""
+"""Linear layers: Linear (a fully connected layer), Identity, Flatten, Unflatten."""
 from __future__ import annotations
 
 import numpy as np
@@ -8,7 +8,7 @@ from . import init
 from .module import Module
 from .parameter import Parameter
 
-__all__ = ["Linear", "Identity", "Flatten"]
+__all__ = ["Linear", "Identity", "Flatten", "Unflatten"]
 
 
 class Linear(Module):
@@ -66,3 +66,19 @@ class Flatten(Module):
 
     def extra_repr(self) -> str:
         return f"start_dim={self.start_dim}, end_dim={self.end_dim}"
+
+
+class Unflatten(Module):
+    """Split axis ``dim`` into ``unflattened_size``: Unflatten(1, (C, H, W)) turns (N, C*H*W)
+    into (N, C, H, W). The sizes must multiply to that axis's size (one may be -1)."""
+
+    def __init__(self, dim: int, unflattened_size):
+        super().__init__()
+        self.dim, self.unflattened_size = int(dim), tuple(int(s) for s in unflattened_size)
+
+    def forward(self, x):
+        d = self.dim % x.ndim
+        return x.reshape(*(x.shape[:d] + self.unflattened_size + x.shape[d + 1:]))
+
+    def extra_repr(self) -> str:
+        return f"dim={self.dim}, unflattened_size={self.unflattened_size}"

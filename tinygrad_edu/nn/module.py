@@ -364,6 +364,7 @@ class Module:
                     target.data = array_module(target.data).array(values, copy=True)
                 else:
                     target.data[...] = values
+                target._bump_version()
         return IncompatibleKeys(missing, unexpected)
 
     # ------------------------------------------------------------------ devices and dtypes

@@ -17,10 +17,7 @@ class Parameter(Tensor):
         if data is None:
             data = np.zeros(0, dtype=np.float32)
         array = data.data if isinstance(data, Tensor) else Tensor(data).data
-        self.data = array
-        self.grad = None
-        self._ctx = None
-        self.requires_grad = False
+        self._set_array(array)
         self.requires_grad_(requires_grad)
 
     def __repr__(self):

@@ -1,4 +1,4 @@
-"""Recurrent layers: RNN (Elman, tanh or relu) and LSTM, with PyTorch's parameters and shapes.
+"""Recurrent layers: RNN (Elman, tanh or relu), LSTM and GRU, with PyTorch's parameters and shapes.
 
 Both are written with ordinary tensor operations, so the autograd engine differentiates them
 ("backpropagation through time" is just the backward walk over the unrolled loop). One layer,
@@ -12,6 +12,10 @@ one direction, over a time-major sequence x (T, N, in):
                g = tanh(z[:, 2H:3H])
                c = f * c + i * g
                h = o * tanh(c)
+        GRU:   a = xw[t] (with b_ih only),  b = h @ W_hh^T + b_hh      gates r, z, n
+               r, u = sigmoid(a[:, :H] + b[:, :H]), sigmoid(a[:, H:2H] + b[:, H:2H])
+               n = tanh(a[:, 2H:] + r * b[:, 2H:])
+               h = (1 - u) * n + u * h
 
 The loops live in :func:`rnn_layer` and :func:`lstm_layer`, called through the
 ``_rnn_layer`` / ``_lstm_layer`` methods: a faster implementation (a fused kernel for the whole
@@ -23,15 +27,15 @@ import math
 
 import numpy as np
 
-from .. import backends as _backends
-from ..ops.rnn import LSTMLayer
+from ..device import array_module
+from ..ops.rnn import GRULayer, LSTMLayer
 from ..tensor import Tensor, cat, stack
 from . import functional as F
 from . import init
 from .module import Module
 from .parameter import Parameter
 
-__all__ = ["RNN", "LSTM", "rnn_layer", "lstm_layer", "lstm_layer_fused"]
+__all__ = ["RNN", "LSTM", "GRU", "rnn_layer", "lstm_layer", "lstm_layer_fused", "gru_layer", "gru_layer_fused"]
 
 
 # ---------------------------------------------------------------------------- reference loops
@@ -86,12 +90,35 @@ def lstm_layer(x, h0, c0, w_ih, w_hh, b_ih=None, b_hh=None, reverse=False):
     return stack(outs, axis=0), h, c
 
 
+def gru_layer(x, h0, w_ih, w_hh, b_ih=None, b_hh=None, reverse=False):
+    """One GRU layer in one direction (gate order r, z, n, as PyTorch).
+
+    x: (T, N, in), h0: (N, H), w_ih: (3H, in), w_hh: (3H, H), b_ih, b_hh: (3H,) or None.
+    b_hh stays inside the recurrent term: n = tanh(x W_in^T + b_in + r * (h W_hn^T + b_hn)).
+    Returns (out (T, N, H), h_T (N, H)).
+    """
+    hidden = w_hh.shape[1]
+    xw = F.linear(x, w_ih, b_ih)                             # (T, N, 3H)
+    steps = range(x.shape[0] - 1, -1, -1) if reverse else range(x.shape[0])
+    h, outs = h0, []
+    for t in steps:
+        a, b = xw[t], F.linear(h, w_hh, b_hh)                # (N, 3H) each
+        r = (a[:, :hidden] + b[:, :hidden]).sigmoid()         # reset gate
+        u = (a[:, hidden:2 * hidden] + b[:, hidden:2 * hidden]).sigmoid()  # update gate
+        n = (a[:, 2 * hidden:] + r * b[:, 2 * hidden:]).tanh()  # candidate state
+        h = n + u * (h - n)                                   # = (1 - u) * n + u * h
+        outs.append(h)
+    if reverse:
+        outs.reverse()
+    return stack(outs, axis=0), h
+
+
 def lstm_layer_fused(x, h0, c0, w_ih, w_hh, b_ih=None, b_hh=None, reverse=False):
     """:func:`lstm_layer` with the recurrence in one fused kernel call (ops.rnn.LSTMLayer).
 
     Same arguments and results; the input projection is the same Linear op, the loop over
-    time runs in C (or in its NumPy twin) forward and backward.  nn.LSTM uses it when the
-    C backend is active; the tests check it against :func:`lstm_layer`.
+    time runs in the kernel table of x's device (C, its NumPy twin, or CuPy) forward and
+    backward.  nn.LSTM always uses it; the tests check it against :func:`lstm_layer`.
     """
     xw = _input_projection(x, w_ih, b_ih, b_hh)
     hs = LSTMLayer.apply(xw, h0, c0, w_hh, reverse=reverse)  # (T + 1, N, H): out, then c_T
@@ -99,9 +126,19 @@ def lstm_layer_fused(x, h0, c0, w_ih, w_hh, b_ih=None, b_hh=None, reverse=False)
     return hs[:steps], hs[0 if reverse else steps - 1], hs[steps]
 
 
-def _fused_lstm_wanted(x) -> bool:
-    """The fused layer runs when the C kernels are the active CPU backend."""
-    return x.device == "cpu" and _backends.backend() == "c"
+def gru_layer_fused(x, h0, w_ih, w_hh, b_ih=None, b_hh=None, reverse=False):
+    """:func:`gru_layer` with the recurrence in one fused kernel call (ops.rnn.GRULayer).
+
+    Same arguments and results; the input projection is one Linear op, the loop over time
+    runs in the kernel table of x's device (csrc/gru.c, its NumPy twin, or CuPy through the
+    twin). nn.GRU always uses it; the tests check it against :func:`gru_layer`.
+    """
+    xw = F.linear(x, w_ih, b_ih)
+    if b_hh is None:
+        out = GRULayer.apply(xw, h0, w_hh, b_hh=array_module(xw.data).zeros(w_hh.shape[0], dtype=xw.dtype), reverse=reverse)
+    else:
+        out = GRULayer.apply(xw, h0, w_hh, b_hh, reverse=reverse)
+    return out, out[0 if reverse else x.shape[0] - 1]
 
 
 # ---------------------------------------------------------------------------- modules
@@ -304,10 +341,8 @@ class LSTM(_RNNBase):
     def _lstm_layer(self, x, h0, c0, w_ih, w_hh, b_ih, b_hh, reverse=False):
         """One layer, one direction: see :func:`lstm_layer`. Returns (out, h_T, c_T).
 
-        With the C backend the fused kernel (:func:`lstm_layer_fused`) does it."""
-        if _fused_lstm_wanted(x):
-            return lstm_layer_fused(x, h0, c0, w_ih, w_hh, b_ih, b_hh, reverse)
-        return lstm_layer(x, h0, c0, w_ih, w_hh, b_ih, b_hh, reverse)
+        The fused kernel (:func:`lstm_layer_fused`) does it, on every backend and device."""
+        return lstm_layer_fused(x, h0, c0, w_ih, w_hh, b_ih, b_hh, reverse)
 
     def _layer(self, x, states, weights, reverse):
         return self._lstm_layer(x, states[0], states[1], *weights, reverse=reverse)
@@ -326,3 +361,32 @@ class LSTM(_RNNBase):
         if not batched:
             h_n, c_n = h_n[:, 0], c_n[:, 0]
         return self._finish(out, batched), (h_n, c_n)
+
+
+class GRU(_RNNBase):
+    """Gated recurrent unit, PyTorch's gate order (reset, update, new).
+
+    GRU(input_size, hidden_size, num_layers=1, bias=True, batch_first=False, dropout=0.0,
+        bidirectional=False)
+    forward(x, hx=None): x as in RNN; hx: h0 (num_layers * D, N, hidden_size), zeros by default.
+    Returns (output, h_n) with RNN's shapes. Parameters ``weight_ih_l{k}`` (3H, in),
+    ``weight_hh_l{k}`` (3H, H), ``bias_ih_l{k}``, ``bias_hh_l{k}`` (3H,) (plus ``..._reverse``),
+    all ~ U(-1/sqrt(H), 1/sqrt(H)).
+    """
+
+    _gates = 3
+
+    def _gru_layer(self, x, h0, w_ih, w_hh, b_ih, b_hh, reverse=False):
+        """One layer, one direction: see :func:`gru_layer`. Returns (out, h_T).
+
+        The fused kernel (:func:`gru_layer_fused`) does it, on every backend and device."""
+        return gru_layer_fused(x, h0, w_ih, w_hh, b_ih, b_hh, reverse)
+
+    def _layer(self, x, states, weights, reverse):
+        return self._gru_layer(x, states[0], *weights, reverse=reverse)
+
+    def forward(self, x, hx=None):
+        x_tm, batched = self._prepare(x)
+        h0 = self._state(hx, x_tm.shape[1], batched, x, "h0")
+        out, (h_n,) = self._run(x_tm, (h0,))
+        return self._finish(out, batched), (h_n if batched else h_n[:, 0])

@@ -12,7 +12,7 @@ The three loops are kernels (``conv2d_forward``, ``conv2d_backward_input``,
 from __future__ import annotations
 
 from ..autograd import Function
-from .kernel_table import kernels_for
+from ..backends import kernels_for
 
 
 def pair(value, name: str, op: str) -> tuple:
@@ -52,4 +52,29 @@ class Conv2d(Function):
             gb = (gy.sum(axis=0).reshape(gy.shape[1], -1).sum(axis=1)
                   if self.needs_input_grad[2] else None)
             return gx, gw, gb
+        return gx, gw
+
+
+class ConvTranspose2d(Function):
+    """y = conv_transpose2d(x, w): the adjoint of conv2d, with the same three kernels.
+
+    x: (N, C_in, H, W), w: (C_in, C_out, KH, KW) -> y: (N, C_out, OH, OW), out_hw = (OH, OW).
+    Read w as a conv2d weight (O=C_in, C=C_out): y is conv2d's input gradient for "gy" = x,
+        forward:  y  = conv2d_backward_input(x, w, (N, C_out, OH, OW))
+        backward: dx = conv2d_forward(gy, w)                 (the adjoint of the adjoint)
+                  dw = conv2d_backward_weight(x, gy, w.shape) (x plays gy, gy plays the input)
+    """
+
+    def forward(self, x, w, out_hw=(1, 1), stride=(1, 1), padding=(0, 0)):
+        self.x, self.w, self.stride, self.padding = x, w, stride, padding
+        out_shape = (x.shape[0], w.shape[1]) + tuple(out_hw)
+        return kernels_for(x).conv2d_backward_input(x, w, out_shape, stride, padding)
+
+    def backward(self, gy):
+        kern = kernels_for(gy)
+        gx = gw = None
+        if self.needs_input_grad[0]:
+            gx = kern.conv2d_forward(gy, self.w, None, self.stride, self.padding)
+        if self.needs_input_grad[1]:
+            gw = kern.conv2d_backward_weight(self.x, gy, self.w.shape, self.stride, self.padding)
         return gx, gw

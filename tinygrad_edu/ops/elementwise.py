@@ -6,13 +6,10 @@ gradient of ``a`` is the sum over that axis (:func:`unbroadcast`).
 """
 from __future__ import annotations
 
-import math
-
-import numpy as np
 
 from ..autograd import Function
+from ..backends import kernels_for
 from ..device import array_module
-from .kernel_table import kernels_for
 
 
 def unbroadcast(grad, shape: tuple):
@@ -238,33 +235,22 @@ class Sigmoid(Function):
         return (g * self.out * (1 - self.out),)
 
 
-def _table_with(x, *names):
-    """The kernel table for ``x``'s device if it has every kernel in ``names``, else None."""
-    try:
-        table = kernels_for(x)
-    except ImportError:  # a device without a kernel table module
-        return None
-    return table if all(hasattr(table, n) for n in names) else None
-
-
 class ReLU(Function):
-    """out = max(x, 0) = x * (x > 0);  dx = g * (x > 0).
+    """out = max(x, 0) (0 where x <= 0, so relu(-inf) = 0; NaN stays NaN);  dx = g * (x > 0).
 
     One pass each way through the kernel table's ``relu_forward`` / ``relu_backward``
-    (csrc/relu.c; NumPy needs a comparison and a multiply), the formula itself otherwise.
+    (csrc/relu.c and its twin backends/numpy_ref/relu.py).  The kernels take float arrays;
+    an integer tensor is clipped at 0 instead (it has no gradient).
     """
 
     def forward(self, x):
         self.x = x
-        self.table = _table_with(x, "relu_forward", "relu_backward") if x.dtype.kind == "f" else None
-        if self.table is not None:
-            return self.table.relu_forward(x)
-        return x * (x > 0)
+        if x.dtype.kind in "biu":
+            return x.clip(0, None)
+        return kernels_for(x).relu_forward(x)
 
     def backward(self, g):
-        if self.table is not None and g.dtype == self.x.dtype:
-            return (self.table.relu_backward(g, self.x),)
-        return (g * (self.x > 0),)
+        return (kernels_for(g).relu_backward(g.astype(self.x.dtype, copy=False), self.x),)
 
 
 class LeakyReLU(Function):
@@ -279,30 +265,6 @@ class LeakyReLU(Function):
         return (array_module(g).where(self.mask, g, g * g.dtype.type(self.slope)),)
 
 
-def _gelu_kernels(x):
-    """The kernel table with the fused exact GELU for ``x``'s device, or None.
-
-    On the CPU that is the C table (csrc/activation.c, libm's erf/erff) or its NumPy twin
-    (``numpy_ref.gelu_forward``, Python's math.erf per element); a table without
-    ``gelu_forward`` (e.g. the GPU's, until it has one) gets the formula below instead.
-    """
-    try:
-        table = kernels_for(x)
-    except ImportError:  # a device without a kernel table module
-        return None
-    return table if hasattr(table, "gelu_forward") and hasattr(table, "gelu_backward") else None
-
-
-def erf(x):
-    """The error function, elementwise, for arrays the GELU kernels do not cover (the GPU)."""
-    xp = array_module(x)
-    if xp is not np:
-        import cupyx.scipy.special  # noqa: F401 - only reached on the GPU
-
-        return cupyx.scipy.special.erf(x)
-    return np.vectorize(math.erf, otypes=[x.dtype])(x) if x.size else x.copy()
-
-
 class GELU(Function):
     """Gaussian error linear unit.
 
@@ -311,37 +273,23 @@ class GELU(Function):
     "tanh":         out = x/2 * (1 + tanh(u)), u = sqrt(2/pi) (x + 0.044715 x^3),
                     dx = g * (0.5 (1 + t) + x/2 (1 - t^2) sqrt(2/pi) (1 + 3*0.044715 x^2)).
 
-    The exact form runs as one fused kernel per pass, ``gelu_forward(x)`` and
-    ``gelu_backward(g, x)`` of the kernel table (docs/tutorials/08_writing_a_c_kernel.md).
+    Each form runs as one fused kernel per pass: ``gelu_forward(x)`` / ``gelu_backward(g, x)``
+    (docs/tutorials/08_writing_a_c_kernel.md) and ``gelu_tanh_forward`` / ``gelu_tanh_backward``
+    (csrc/gelu_tanh.c, GPT-2's activation) of the kernel table.
     """
 
     def forward(self, x, approximate="none"):
-        xp = array_module(x)
         self.x, self.approximate = x, approximate
         if approximate == "tanh":
-            k = x.dtype.type(math.sqrt(2.0 / math.pi))
-            self.t = xp.tanh(k * (x + x.dtype.type(0.044715) * x * x * x))
-            return x.dtype.type(0.5) * x * (1 + self.t)
-        # out = x * Phi(x), Phi(x) = (1 + erf(x / sqrt 2)) / 2
-        self.table = _gelu_kernels(x)
-        if self.table is not None:
-            return self.table.gelu_forward(x)
-        self.cdf = (1 + erf(x * x.dtype.type(1 / math.sqrt(2.0)))) * x.dtype.type(0.5)
-        return x * self.cdf
+            return kernels_for(x).gelu_tanh_forward(x)   # out = x/2 (1 + tanh(u))
+        return kernels_for(x).gelu_forward(x)       # out = x * Phi(x)
 
     def backward(self, g):
-        xp = array_module(g)
         x = self.x
         if self.approximate == "tanh":
-            k = x.dtype.type(math.sqrt(2.0 / math.pi))
-            du = k * (1 + x.dtype.type(3 * 0.044715) * x * x)
-            t = self.t
-            return (g * (x.dtype.type(0.5) * (1 + t) + x.dtype.type(0.5) * x * (1 - t * t) * du),)
+            return (kernels_for(g).gelu_tanh_backward(g.astype(x.dtype, copy=False), x),)
         # dx = g * (Phi(x) + x * phi(x)), phi(x) = e^(-x^2/2) / sqrt(2 pi)
-        if self.table is not None:
-            return (self.table.gelu_backward(g.astype(x.dtype, copy=False), x),)
-        pdf = xp.exp(x * x * x.dtype.type(-0.5)) * x.dtype.type(1 / math.sqrt(2 * math.pi))
-        return (g * (self.cdf + x * pdf),)
+        return (kernels_for(g).gelu_backward(g.astype(x.dtype, copy=False), x),)
 
 
 class Clip(Function):

@@ -8,7 +8,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..autograd import Function
-from ..device import array_module, scatter_add
+from ..device import array_module, device_of, move, scatter_add
 
 
 class Reshape(Function):
@@ -115,3 +115,14 @@ class Stack(Function):
             g.take(i, axis=self.axis) if needed else None
             for i, needed in enumerate(self.needs_input_grad)
         )
+
+
+class ToDevice(Function):
+    """out = x copied to another device ("cpu" or "cuda");  dx = g copied back."""
+
+    def forward(self, x, device="cpu"):
+        self.source = device_of(x)
+        return move(x, device)
+
+    def backward(self, g):
+        return (move(g, self.source),)

@@ -14,7 +14,7 @@ from .. import rng
 from ..autograd import Function
 from ..device import array_module, scatter_add
 from .elementwise import stable_sigmoid, unbroadcast
-from .kernel_table import kernels_for
+from ..backends import kernels_for
 
 
 class Linear(Function):
@@ -42,6 +42,23 @@ class Linear(Function):
         return gx, gw
 
 
+class LinearReLU(Linear):
+    """out = relu(x @ w^T + b) as one node.  Shapes as Linear.
+
+    dpre = g * (out > 0) (out > 0 exactly where the pre-activation is > 0, so only the output
+    is kept), then Linear's backward on dpre.  Exactly Linear then ReLU, with one graph node,
+    one saved array and one temporary fewer.
+    """
+
+    def forward(self, x, w, b=None):
+        y = super().forward(x, w, b)
+        self.out = kernels_for(y).relu_forward(y)
+        return self.out
+
+    def backward(self, g):
+        return super().backward(kernels_for(g).relu_backward(g.astype(self.out.dtype, copy=False), self.out))
+
+
 class Embedding(Function):
     """y = weight[ids].  ids: int64 (*), weight: (V, D) -> y: (*, D).
 
@@ -67,53 +84,61 @@ class LayerNorm(Function):
     xhat = (x - mean) / sqrt(var + eps)   (biased variance over those axes)
     y    = xhat * weight + bias
     dx   = (gxhat - mean(gxhat) - xhat * mean(gxhat * xhat)) / sqrt(var + eps),  gxhat = g * weight
+
+    x is seen as (rows, d): the leading axes are the rows, the normalised axes d features; the
+    kernels ``layer_norm_forward`` / ``layer_norm_backward`` (csrc/layer_norm.c, twin
+    backends/numpy_ref/layer_norm.py) do one pass per row and keep only mean and rstd.
     """
 
     def forward(self, x, *affine, n_axes=1, eps=1e-5, has_weight=True, has_bias=True):
-        xp = array_module(x)
-        axes = tuple(range(x.ndim - n_axes, x.ndim))
-        self.axes, self.batch_axes = axes, tuple(range(x.ndim - n_axes))
-        mean = x.mean(axis=axes, keepdims=True)
-        centered = x - mean
-        var = (centered * centered).mean(axis=axes, keepdims=True)
-        self.inv_std = 1 / xp.sqrt(var + x.dtype.type(eps))
-        self.xhat = centered * self.inv_std
+        self.norm_shape = x.shape[x.ndim - n_axes:]
+        d = math.prod(self.norm_shape)
+        self.x2 = x.reshape(math.prod(x.shape[:x.ndim - n_axes]), d)  # not -1: sizes may be 0
         self.weight = affine[0] if has_weight else None
         self.has_bias = has_bias
-        y = self.xhat * self.weight if has_weight else self.xhat.copy()
-        if has_bias:
-            y += affine[-1]
-        return y
+        if x.size == 0:
+            self.mean = self.rstd = None
+            return array_module(x).empty(x.shape, x.dtype)
+        w = None if self.weight is None else self.weight.reshape(d)
+        b = affine[-1].reshape(d) if has_bias else None
+        y, self.mean, self.rstd = kernels_for(x).layer_norm_forward(self.x2, w, b, eps)
+        return y.reshape(x.shape)
 
     def backward(self, g):
-        axes, xhat = self.axes, self.xhat
-        gxhat = g * self.weight if self.weight is not None else g
-        gx = None
-        if self.needs_input_grad[0]:
-            gx = (
-                gxhat
-                - gxhat.mean(axis=axes, keepdims=True)
-                - xhat * (gxhat * xhat).mean(axis=axes, keepdims=True)
-            ) * self.inv_std
-        grads = [gx]
-        if self.weight is not None:
-            grads.append((g * xhat).sum(axis=self.batch_axes) if self.needs_input_grad[1] else None)
+        x2, weight, needs = self.x2, self.weight, self.needs_input_grad
+        if self.mean is None:  # empty x
+            xp = array_module(g)
+            gx, gw, gb = (xp.zeros(x2.shape, g.dtype),
+                          None if weight is None else xp.zeros(weight.shape, g.dtype),
+                          xp.zeros(self.norm_shape, g.dtype))
+        else:
+            flags = (needs[0], weight is not None and needs[1], self.has_bias and needs[-1])
+            gx, gw, gb = kernels_for(g).layer_norm_backward(
+                g.astype(x2.dtype, copy=False).reshape(x2.shape), x2,
+                None if weight is None else weight.reshape(-1), self.mean, self.rstd, flags)
+        grads = [None if gx is None or not needs[0] else gx.reshape(g.shape)]
+        if weight is not None:
+            grads.append(None if gw is None or not needs[1] else gw.reshape(weight.shape))
         if self.has_bias:
-            grads.append(g.sum(axis=self.batch_axes) if self.needs_input_grad[-1] else None)
+            grads.append(None if gb is None or not needs[-1] else gb.reshape(self.norm_shape))
         return tuple(grads)
 
 
 class Dropout(Function):
-    """y = x * mask / (1 - p), mask ~ Bernoulli(1 - p);  dx = g * mask / (1 - p)."""
+    """y = x * mask / (1 - p), mask ~ Bernoulli(1 - p);  dx = g * mask / (1 - p).
+
+    The kernel ``dropout`` (csrc/dropout.c, twin backends/numpy_ref/dropout.py) draws the
+    mask from a hash of (seed, element index), the seed from the library's generator (so
+    ``manual_seed`` fixes it): backward is the same kernel on g with the same seed, and no
+    mask is kept in memory between the two passes.
+    """
 
     def forward(self, x, p=0.5):
-        keep = rng.random(x.shape, array_module(x)) >= p  # drawn on x's device
-        scale = x.dtype.type(0.0 if p >= 1 else 1.0 / (1.0 - p))
-        self.mask = keep * scale
-        return x * self.mask
+        self.seed, self.p = int(rng.generator().integers(0, 2 ** 63)), p
+        return kernels_for(x).dropout(x, self.seed, p)
 
     def backward(self, g):
-        return (g * self.mask,)
+        return (kernels_for(g).dropout(g, self.seed, self.p),)
 
 
 # ---------------------------------------------------------------------------- losses
@@ -153,46 +178,30 @@ class CrossEntropy(_Loss):
 
     def forward(self, logits, target, reduction="mean", ignore_index=-100, soft=False):
         xp = array_module(logits)
-        self.table = None
-        if not soft and target.dtype == np.int64:
-            # class targets: one fused kernel call each way (csrc/loss.c or its NumPy twin)
-            table = kernels_for(logits)
-            if hasattr(table, "softmax_xent_forward"):
-                self.table, self.soft, self.target = table, False, target
-                self.ignore_index = int(ignore_index)
-                self.logp, losses = table.softmax_xent_forward(logits, target, self.ignore_index)
-                count = target.shape[0] - int(xp.count_nonzero(target == ignore_index))
-                return self.reduce(losses, reduction, count=count)
-        shifted = logits - logits.max(axis=1, keepdims=True)
-        self.logp = shifted - xp.log(xp.exp(shifted).sum(axis=1, keepdims=True))
         self.soft, self.target = soft, target
-        if soft:
+        if soft:  # probabilities as targets: no kernel, the formula
+            shifted = logits - logits.max(axis=1, keepdims=True)
+            self.logp = shifted - xp.log(xp.exp(shifted).sum(axis=1, keepdims=True))
             return self.reduce(-(target * self.logp).sum(axis=1), reduction)
-        self.valid = target != ignore_index
-        safe_target = xp.where(self.valid, target, 0)
-        self.safe_target = safe_target
-        picked = xp.take_along_axis(self.logp, safe_target[:, None], axis=1)[:, 0]
-        losses = xp.where(self.valid, -picked, logits.dtype.type(0))
-        return self.reduce(losses, reduction, count=int(self.valid.sum()))
+        # class targets: one fused kernel call each way (csrc/loss.c, numpy_ref/loss.py)
+        self.target = target.astype(np.int64, copy=False)
+        self.ignore_index = int(ignore_index)
+        self.logp, losses = kernels_for(logits).cross_entropy_forward(logits, self.target,
+                                                                     self.ignore_index)
+        count = target.shape[0] - int(xp.count_nonzero(self.target == self.ignore_index))
+        return self.reduce(losses, reduction, count=count)
 
     def backward(self, g):
         xp = array_module(g)
-        if self.table is not None:
+        if not self.soft:
             g_rows = xp.ascontiguousarray(self.expand(g), dtype=self.logp.dtype)
-            return self.table.softmax_xent_backward(self.logp, self.target, self.ignore_index,
-                                                    g_rows), None
+            return kernels_for(g_rows).cross_entropy_backward(self.logp, self.target,
+                                                             self.ignore_index, g_rows), None
         g = self.expand(g)[:, None]
-        probs = xp.exp(self.logp)
-        if self.soft:
-            t = self.target
-            glogits = g * (probs * t.sum(axis=1, keepdims=True) - t)
-            gtarget = -g * self.logp if self.needs_input_grad[1] else None
-            return glogits, gtarget
-        grad = probs
-        rows = xp.arange(grad.shape[0])
-        grad[rows, self.safe_target] -= 1
-        grad *= g * self.valid[:, None]
-        return grad, None
+        t = self.target
+        glogits = g * (xp.exp(self.logp) * t.sum(axis=1, keepdims=True) - t)
+        gtarget = -g * self.logp if self.needs_input_grad[1] else None
+        return glogits, gtarget
 
 
 class NLL(_Loss):

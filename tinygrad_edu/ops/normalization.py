@@ -8,13 +8,9 @@ running averages) and the layer is an affine map of x.
 from __future__ import annotations
 
 from ..autograd import Function
+from ..backends import kernels_for
 from ..device import array_module
 from .elementwise import stable_sigmoid
-
-
-def _channel_view(shape_len: int, values):
-    """(C,) -> (1, C, 1, ..., 1), to broadcast against an input of ``shape_len`` axes."""
-    return values.reshape((1, -1) + (1,) * (shape_len - 2))
 
 
 class BatchNorm(Function):
@@ -27,36 +23,32 @@ class BatchNorm(Function):
         batch_stats:  dx = inv_std * (gxhat - mean(gxhat) - xhat * mean(gxhat * xhat))
         fixed stats:  dx = inv_std * gxhat
         dweight = sum(g * xhat),  dbias = sum(g)
+    Both directions are one kernel call on x viewed as (N, C, L) (``batch_norm_forward`` /
+    ``batch_norm_backward``: csrc/batch_norm.c or the NumPy twin in
+    backends/numpy_ref/batch_norm.py); a missing weight is ones, a missing bias zeros.
     """
 
     def forward(self, x, *affine, mean, var, eps=1e-5, batch_stats=True, has_weight=True, has_bias=True):
         xp = array_module(x)
-        self.axes = (0,) + tuple(range(2, x.ndim))
-        self.batch_stats = batch_stats
-        self.inv_std = _channel_view(x.ndim, 1 / xp.sqrt(var.astype(x.dtype) + x.dtype.type(eps)))
-        self.xhat = (x - _channel_view(x.ndim, mean.astype(x.dtype))) * self.inv_std
-        self.weight = _channel_view(x.ndim, affine[0]) if has_weight else None
-        self.has_bias = has_bias
-        y = self.xhat * self.weight if has_weight else self.xhat.copy()
-        if has_bias:
-            y += _channel_view(x.ndim, affine[-1])
-        return y
+        c = x.shape[1]
+        self.x_shape, self.x3 = x.shape, xp.ascontiguousarray(x).reshape(x.shape[0], c, -1)
+        self.mean, self.var = xp.asarray(mean, dtype=x.dtype), xp.asarray(var, dtype=x.dtype)
+        self.weight = affine[0] if has_weight else xp.ones(c, dtype=x.dtype)
+        bias = affine[-1] if has_bias else xp.zeros(c, dtype=x.dtype)
+        self.eps, self.batch_stats, self.has_weight, self.has_bias = float(eps), batch_stats, has_weight, has_bias
+        y = kernels_for(x).batch_norm_forward(self.x3, self.mean, self.var, self.weight, bias, self.eps)
+        return y.reshape(x.shape)
 
     def backward(self, g):
-        axes, xhat = self.axes, self.xhat
-        gxhat = g * self.weight if self.weight is not None else g
-        gx = None
-        if self.needs_input_grad[0]:
-            if self.batch_stats:
-                gx = (gxhat - gxhat.mean(axis=axes, keepdims=True)
-                      - xhat * (gxhat * xhat).mean(axis=axes, keepdims=True)) * self.inv_std
-            else:
-                gx = gxhat * self.inv_std
-        grads = [gx]
-        if self.weight is not None:
-            grads.append((g * xhat).sum(axis=axes) if self.needs_input_grad[1] else None)
+        xp = array_module(g)
+        gx, gw, gb = kernels_for(g).batch_norm_backward(
+            xp.ascontiguousarray(g).reshape(self.x3.shape), self.x3, self.mean, self.var, self.weight,
+            self.eps, self.batch_stats)
+        grads = [gx.reshape(self.x_shape) if self.needs_input_grad[0] else None]
+        if self.has_weight:
+            grads.append(gw if self.needs_input_grad[1] else None)
         if self.has_bias:
-            grads.append(g.sum(axis=axes) if self.needs_input_grad[-1] else None)
+            grads.append(gb if self.needs_input_grad[-1] else None)
         return tuple(grads)
 
 

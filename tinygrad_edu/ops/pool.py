@@ -9,7 +9,7 @@ backward spreads each output gradient evenly back over its window.
 from __future__ import annotations
 
 from ..autograd import Function
-from .kernel_table import kernels_for
+from ..backends import kernels_for
 
 
 class MaxPool2d(Function):

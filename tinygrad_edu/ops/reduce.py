@@ -43,7 +43,9 @@ class Sum(Function):
 
     def backward(self, g):
         g = g.reshape(_keepdims_shape(self.in_shape, self.axes))
-        return (array_module(g).broadcast_to(g, self.in_shape).copy(),)
+        gx = array_module(g).empty(self.in_shape, dtype=g.dtype)
+        gx[...] = g  # broadcast (cheaper than broadcast_to(...).copy() for small arrays)
+        return (gx,)
 
 
 class Mean(Function):
@@ -56,7 +58,9 @@ class Mean(Function):
 
     def backward(self, g):
         g = g.reshape(_keepdims_shape(self.in_shape, self.axes)) / g.dtype.type(self.count)
-        return (array_module(g).broadcast_to(g, self.in_shape).copy(),)
+        gx = array_module(g).empty(self.in_shape, dtype=g.dtype)
+        gx[...] = g
+        return (gx,)
 
 
 class Max(Function):

@@ -5,7 +5,7 @@ step forward and as many backward, each a Python call and a fresh array, which a
 articles' sizes (batch 64, hidden 100) costs far more than the arithmetic.  Here the
 recurrence is one kernel call forward and one backward (``lstm_forward`` /
 ``lstm_backward`` of the kernel table: csrc/lstm.c, or the NumPy twin in
-backends/numpy_ref.py), and the graph holds one node for the whole sequence.
+backends/numpy_ref/lstm.py), and the graph holds one node for the whole sequence.
 
 The input projection xw = x @ W_ih^T + b_ih + b_hh is not part of it: that is one Linear
 op over all steps (its backward gives dx, dW_ih and the biases), done before.
@@ -16,10 +16,9 @@ caller slices h_n and c_n out of it, and their gradients come back through the s
 """
 from __future__ import annotations
 
-import numpy as np
-
 from ..autograd import Function
-from .kernel_table import kernels_for
+from ..backends import kernels_for
+from ..device import array_module
 
 
 class LSTMLayer(Function):
@@ -36,7 +35,7 @@ class LSTMLayer(Function):
         self.saved = (w_hh, h0, c0, out, c_all, gates)
         self.reverse = reverse
         steps = xw.shape[0]
-        hs = np.empty((steps + 1,) + out.shape[1:], dtype=out.dtype)
+        hs = array_module(out).empty((steps + 1,) + out.shape[1:], dtype=out.dtype)
         hs[:steps] = out
         hs[steps] = c_all[0] if reverse else c_all[steps - 1]
         return hs
@@ -44,10 +43,39 @@ class LSTMLayer(Function):
     def backward(self, g):
         w_hh, h0, c0, out, c_all, gates = self.saved
         steps = out.shape[0]
-        g_out = np.ascontiguousarray(g[:steps])
-        g_cn = np.ascontiguousarray(g[steps])
+        xp = array_module(g)
+        g_out = xp.ascontiguousarray(g[:steps])
+        g_cn = xp.ascontiguousarray(g[steps])
         g_xw, g_h0, g_c0, g_w_hh = kernels_for(g).lstm_backward(
             w_hh, h0, c0, out, c_all, gates, g_out, g_cn, self.reverse)
         need = self.needs_input_grad
         return (g_xw if need[0] else None, g_h0 if need[1] else None,
                 g_c0 if need[2] else None, g_w_hh if need[3] else None)
+
+
+class GRULayer(Function):
+    """out (S, N, H) for one GRU layer.  xw (S, N, 3H) = x @ W_ih^T + b_ih, h0 (N, H),
+    w_hh (3H, H), b_hh (3H,) (a zero array when the layer has no bias: pass ``b_hh=`` then).
+
+    One kernel call each way (``gru_forward`` / ``gru_backward``: csrc/gru.c or its NumPy
+    twin in backends/numpy_ref/gru.py). Backward, step by step from the end:
+        da_n = dh (1 - z)(1 - n^2),  da_r = da_n b_n r (1 - r),  da_z = dh (h_prev - n) z (1 - z)
+        dxw[t] = (da_r, da_z, da_n),  db = (da_r, da_z, da_n r)
+        dW_hh = sum_t db^T h_prev,  db_hh = sum db,  dh_prev = dh z + db @ W_hh
+    The final state h_n is out[S - 1] (out[0] when reverse): the caller slices it.
+    """
+
+    def forward(self, xw, h0, w_hh, *bias, b_hh=None, reverse=False):
+        b = bias[0] if bias else b_hh
+        out, gates = kernels_for(xw).gru_forward(xw, w_hh, b, h0, reverse)
+        self.saved = (w_hh, b, h0, out, gates)
+        self.reverse = reverse
+        return out
+
+    def backward(self, g):
+        w_hh, b, h0, out, gates = self.saved
+        g_xw, g_h0, g_w_hh, g_b_hh = kernels_for(g).gru_backward(
+            w_hh, b, h0, out, gates, array_module(g).ascontiguousarray(g), self.reverse)
+        need = self.needs_input_grad
+        grads = (g_xw if need[0] else None, g_h0 if need[1] else None, g_w_hh if need[2] else None)
+        return grads + ((g_b_hh if need[3] else None,) if len(need) == 4 else ())

@@ -19,7 +19,6 @@ the correction of v only, exactly as PyTorch does.
 """
 from __future__ import annotations
 
-from ..device import array_module
 from ._fused import adam_step_group
 from .optimizer import Optimizer, check_number
 
@@ -63,52 +62,9 @@ class Adam(Optimizer):
         check_number("weight_decay value", hp["weight_decay"], low=0.0)
 
     def _step_group(self, group, params, grads):
-        """All parameters of the group in one C call (optim/_fused.py, csrc/optim.c) when
-        the C backend runs them; else the reference loop over :meth:`_update`."""
-        if not adam_step_group(self, group, params, grads):
-            super()._step_group(group, params, grads)
-
-    def _update(self, p, g, state, group):
-        """p: parameter array, updated in place; g: its gradient (not modified); same shape."""
-        xp = array_module(p)
-        lr = float(group["lr"])
-        beta1, beta2 = (float(b) for b in group["betas"])
-        eps = float(group["eps"])
-        wd = float(group["weight_decay"])
-        amsgrad = bool(group["amsgrad"])
-
-        if not state:  # first step of this parameter: m_0 = v_0 = 0
-            state["step"] = 0
-            state["exp_avg"] = xp.zeros_like(p)
-            state["exp_avg_sq"] = xp.zeros_like(p)
-            if amsgrad:
-                state["max_exp_avg_sq"] = xp.zeros_like(p)
-        m, v = state["exp_avg"], state["exp_avg_sq"]
-        state["step"] += 1
-        t = state["step"]
-
-        if group["maximize"]:
-            g = -g                                    # ascend: g <- -g
-        if wd != 0:
-            if self._decoupled_weight_decay:
-                p *= 1 - lr * wd                      # AdamW: p <- p (1 - lr wd)
-            else:
-                g = g + wd * p                        # Adam:  g <- g + wd p
-        m += (1 - beta1) * (g - m)                    # m <- beta1 m + (1 - beta1) g   (as a lerp)
-        v *= beta2                                    # v <- beta2 v
-        v += (1 - beta2) * g * g                      #      + (1 - beta2) g^2
-
-        bias_correction1 = 1 - beta1 ** t             # 1 - beta1^t
-        bias_correction2 = 1 - beta2 ** t             # 1 - beta2^t
-        step_size = lr / bias_correction1             # lr / (1 - beta1^t)
-        if amsgrad:
-            if "max_exp_avg_sq" not in state:         # amsgrad switched on mid-training
-                state["max_exp_avg_sq"] = xp.zeros_like(p)
-            vmax = state["max_exp_avg_sq"]
-            xp.maximum(vmax, v, out=vmax)             # vmax <- max(vmax, v)
-            v = vmax
-        denom = xp.sqrt(v) / bias_correction2 ** 0.5 + eps   # sqrt(v) / sqrt(1 - beta2^t) + eps
-        p += (-step_size) * m / denom                 # p <- p - step_size * m / denom
+        """All parameters of the group in one kernel call (optim/_fused.py): ``adam_step``
+        of the kernel table, csrc/optim.c or its twin backends/numpy_ref/optim.py."""
+        adam_step_group(self, group, params, grads)
 
 
 class AdamW(Adam):

@@ -379,3 +379,8 @@ class ReduceLROnPlateau:
 
     def load_state_dict(self, state_dict: dict) -> None:
         self.__dict__.update(state_dict)
+
+
+# The warm-up ramp and the per-epoch factor live in their own file (lr_warmup.py); importing
+# them here keeps every scheduler under optim.lr_scheduler, as in PyTorch.
+from .lr_warmup import LinearLR, MultiplicativeLR  # noqa: E402

@@ -194,6 +194,8 @@ class Optimizer:
                     self._make_writeable(p)
                 if params:
                     self._step_group(group, params, grads)
+                    for p in params:  # changed in place: graphs that saved the old values refuse to use them
+                        p._bump_version()
         return loss
 
     # ------------------------------------------------------------------ state_dict

@@ -48,36 +48,6 @@ class SGD(Optimizer):
             )
 
     def _step_group(self, group, params, grads):
-        """All parameters of the group in one C call (optim/_fused.py, csrc/optim.c) when
-        the C backend runs them; else the reference loop over :meth:`_update`."""
-        if not sgd_step_group(self, group, params, grads):
-            super()._step_group(group, params, grads)
-
-    def _update(self, p, g, state, group):
-        """p: parameter array, updated in place; g: its gradient (not modified); same shape."""
-        lr = float(group["lr"])
-        mu = float(group["momentum"])
-        dampening = float(group["dampening"])
-        wd = float(group["weight_decay"])
-
-        if group["maximize"]:
-            g = -g                                    # ascend: g <- -g
-        if wd != 0:
-            g = g + wd * p                            # g <- g + wd * p
-        if mu != 0:
-            buf = state.get("momentum_buffer")
-            if buf is None:
-                # b_1 = g, in an array of p's shape: for a 0-d parameter g is a NumPy
-                # scalar here (-g and g + wd*p give scalars), and a scalar buffer is not
-                # changed by the in-place updates below (it stayed at b_1 forever)
-                buf = p.copy()
-                buf[...] = g                          # b_1 = g
-                state["momentum_buffer"] = buf
-            else:
-                buf *= mu                             # b_t = mu * b_{t-1}
-                buf += (1 - dampening) * g            #       + (1 - dampening) * g
-            if group["nesterov"]:
-                g = g + mu * buf                      # g <- g + mu * b_t
-            else:
-                g = buf                               # g <- b_t
-        p -= lr * g                                   # p <- p - lr * g
+        """All parameters of the group in one kernel call (optim/_fused.py): ``sgd_step``
+        of the kernel table, csrc/optim.c or its twin backends/numpy_ref/optim.py."""
+        sgd_step_group(self, group, params, grads)

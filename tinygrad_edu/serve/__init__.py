@@ -3,6 +3,7 @@
     python -m tinygrad_edu train --model cnn --save cnn.safetensors
     python -m tinygrad_edu serve cnn.safetensors --port 8000
     curl -s localhost:8000/v1/predict -d '{"inputs": [[[0.0, ...], ...]]}'
+    python -m tinygrad_edu serve path/to/gpt2-folder       # POST /v1/generate, server-sent events
 
 From Python:
 

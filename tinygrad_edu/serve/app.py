@@ -8,8 +8,10 @@
     POST /v1/generate      {"prompt": "...", "max_new_tokens": 32, "temperature": 1.0,
                             "top_k": null, "stream": true}                             (GPT)
                            stream=true: server-sent events, one ``data: {"token", "text"}``
-                           per token and a last ``data: {"done": true, "text": ...}``;
-                           stream=false: {"text": ..., "tokens": [...]}
+                           per token and a last ``data: {"done": true, "text", "tokens",
+                           "finish_reason": "length" | "eos"}``; stream=false: {"text",
+                           "tokens", "finish_reason"}. SSE (text/event-stream) because it is
+                           the standard framing proxies and clients know; docs/serving.md.
 
 Every error is JSON ``{"error": "..."}``: 400 for a body that is not JSON, 413 for a body over
 ``max_body_bytes`` or too many items, 422 for JSON of the wrong shape or type, 404/405 for
@@ -74,8 +76,8 @@ def create_app(source, *, tokenizer=None, max_batch: int = 32, max_wait_ms: floa
                max_body_bytes: int = 4 * 1024 * 1024, max_items: int = 64, max_new_tokens: int = 256) -> Starlette:
     """A Starlette app serving ``source``.
 
-    source: a path (a ``save_model`` file or a BERT folder), a model (from ``models.load``, a
-        BertModel, or one with ``generate``; give ``tokenizer`` for the last two), or a ServedModel.
+    source: a path (a ``save_model`` file, a BERT or GPT-2 folder), a model (from ``models.load``,
+        a BertModel, or one with ``generate``; give ``tokenizer`` for the last two), or a ServedModel.
     max_batch: most items in one forward pass (1 = no micro-batching). max_wait_ms: how long
         the first request of a batch waits for company. max_body_bytes: larger bodies get 413.
     max_items: most items (images, texts) per request. max_new_tokens: cap for /v1/generate.
@@ -138,16 +140,17 @@ def create_app(source, *, tokenizer=None, max_batch: int = 32, max_wait_ms: floa
         loop.run_in_executor(executor, work)
 
         async def events():
-            tokens, text = [], ""
+            tokens = []
             try:
                 while True:
                     what, token, piece = await queue.get()
                     if what == "token":
                         tokens.append(token)
-                        text += piece
                         yield {"token": token, "text": piece}
                     elif what == "done":
-                        yield {"done": True, "text": text, "tokens": tokens}
+                        reason = "length" if len(tokens) >= job.max_new_tokens else "eos"
+                        yield {"done": True, "text": served.tokenizer.decode(tokens), "tokens": tokens,
+                               "finish_reason": reason}
                         return
                     else:
                         yield {"error": piece}
@@ -160,13 +163,13 @@ def create_app(source, *, tokenizer=None, max_batch: int = 32, max_wait_ms: floa
                 async for event in events():
                     yield f"data: {json.dumps(event)}\n\n"
             return StreamingResponse(sse(), media_type="text/event-stream",
-                                     headers={"cache-control": "no-cache"})
+                                     headers={"cache-control": "no-cache", "x-accel-buffering": "no"})
         last = None
         async for event in events():
             last = event
         if "error" in last:
             return _error(500, last["error"])
-        return JSONResponse({"text": last["text"], "tokens": last["tokens"]})
+        return JSONResponse({"text": last["text"], "tokens": last["tokens"], "finish_reason": last["finish_reason"]})
 
     async def on_input_error(request: Request, exc: InputError):
         return _error(exc.status, exc.message)

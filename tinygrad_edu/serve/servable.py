@@ -23,7 +23,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["InputError", "ServedModel", "GenerateRequest", "softmax_rows"]
+__all__ = ["InputError", "ServedModel", "GenerateRequest", "softmax_rows", "folder_model_type"]
 
 
 class InputError(Exception):
@@ -40,6 +40,26 @@ def softmax_rows(logits: np.ndarray) -> np.ndarray:
     z = z - z.max(axis=1, keepdims=True)
     e = np.exp(z)
     return e / e.sum(axis=1, keepdims=True)
+
+
+def folder_model_type(path: str) -> str:
+    """The ``model_type`` of a Hugging Face-format folder's config.json ("bert", "gpt2", ...);
+    "bert" when config.json has none. ValueError when there is no readable config.json."""
+    import json
+
+    config = os.path.join(path, "config.json")
+    try:
+        with open(config, encoding="utf-8") as f:
+            doc = json.load(f)
+    except FileNotFoundError:
+        raise ValueError(f"{path} is a folder without config.json: expected a BERT or GPT-2 checkpoint folder "
+                         "(config.json, model.safetensors, and vocab.txt or vocab.json + merges.txt)") from None
+    except (OSError, ValueError) as exc:
+        raise ValueError(f"{config} cannot be read as JSON: {exc}") from None
+    kind = doc.get("model_type", "bert") if isinstance(doc, dict) else None
+    if kind not in ("bert", "gpt2"):
+        raise ValueError(f"{config}: model_type {kind!r} cannot be served; expected 'bert' or 'gpt2'")
+    return kind
 
 
 def _finite_or_none(values) -> list:
@@ -121,9 +141,20 @@ class ServedModel:
     # -------------------------------------------------------------------------- building
     @classmethod
     def from_path(cls, path, **options) -> "ServedModel":
-        """A file written by ``save_model`` (a classifier) or a BERT checkpoint folder."""
+        """A file written by ``save_model`` (a classifier), or a Hugging Face-format folder:
+        a BERT (config.json's ``model_type`` "bert", or none) or a GPT-2 (``"gpt2"``)."""
         path = os.fspath(path)
         if os.path.isdir(path):
+            kind = folder_model_type(path)
+            if kind == "gpt2":
+                try:
+                    from ..models.gpt import GPT2LMHeadModel, GPT2Tokenizer
+                except ImportError as exc:
+                    raise ValueError(f"{path} holds a GPT-2, but tinygrad_edu.models.gpt is not usable "
+                                     f"here ({exc})") from None
+                model = GPT2LMHeadModel.from_pretrained(path)
+                model.eval()
+                return cls.from_model(model, tokenizer=GPT2Tokenizer.from_pretrained(path), **options)
             from ..models.bert import BertModel, BertTokenizer
 
             return cls.from_model(BertModel.from_pretrained(path), tokenizer=BertTokenizer.from_pretrained(path),
@@ -138,6 +169,9 @@ class ServedModel:
         (needs its BertTokenizer), or anything with ``generate`` (needs a tokenizer with
         encode/decode)."""
         meta = getattr(model, "tge_metadata", None)
+        if meta is not None and meta.kind == "generator":    # a GPT saved by train --model gpt --save
+            return cls(model, "generator", meta.class_name, tokenizer=tokenizer or meta.tokenizer,
+                       extra=dict(meta.extra), **options)
         if meta is not None:
             return cls(model, "classifier", meta.class_name, tokenizer=meta.tokenizer,
                        classes=classes if classes is not None else meta.classes, input_kind=meta.kind,
@@ -169,7 +203,8 @@ class ServedModel:
         elif self.kind == "embedding":
             out["dim"] = int(self.model.config.hidden_size)
         else:
-            out["max_new_tokens"] = self.max_new_tokens
+            out.update(max_new_tokens=self.max_new_tokens, context=self.context_size(),
+                       eos_token_id=self.eos_token_id(), extra=self.extra)
         return out
 
     def _num_classes(self) -> int:
@@ -211,7 +246,8 @@ class ServedModel:
             raise InputError(422, f"inputs[{i}] is a ragged array (rows of different lengths); expected shape "
                                   f"{want}") from None
         if arr.dtype.kind not in "iuf":
-            what = {"b": "booleans", "U": "strings", "O": "mixed values or nulls"}.get(arr.dtype.kind, str(arr.dtype))
+            what = {"b": "booleans", "U": "strings",
+                    "O": "mixed values, nulls or integers too large"}.get(arr.dtype.kind, str(arr.dtype))
             raise InputError(422, f"inputs[{i}] holds {what}; expected numbers")
         if arr.shape not in accepted:
             raise InputError(422, f"inputs[{i}] has shape {list(arr.shape)}; expected {want}")
@@ -282,6 +318,10 @@ class ServedModel:
             raise InputError(422, f"'prompt' cannot be tokenized: {exc}") from None
         if not ids:
             raise InputError(422, "'prompt' encodes to no tokens")
+        context = self.context_size()
+        if context is not None and len(ids) + n > context:
+            raise InputError(422, f"'prompt' is {len(ids)} tokens and max_new_tokens is {n}: together more than "
+                                  f"the model's {context} positions")
         return GenerateRequest(ids, n, float(temperature), top_k, stream)
 
     def stream_tokens(self, request: GenerateRequest, cancelled=lambda: False):
@@ -289,14 +329,18 @@ class ServedModel:
 
         One ``model.generate(ids, max_new_tokens=1, ...)`` call per token (the generic
         interface); a model with ``stream_generate(ids, max_new_tokens=..., ...)`` yielding
-        token ids is used directly. The text pieces are the growth of decode(new tokens), so
-        tokens that only make sense together (bytes of one character) come out right.
+        token ids is used directly. Generation also stops at the model's end-of-text token
+        (``model.config.eos_token_id``), which is not yielded (fewer than max_new_tokens tokens
+        then means it stopped there). The text pieces are the growth of decode(new
+        tokens); a trailing U+FFFD (the first bytes of a character split over tokens) is held
+        back until the character is complete, so the pieces join to the decoded text.
         """
         from ..autograd import no_grad
 
         ids = list(request.prompt_ids)
-        new, text = [], ""
+        new, sent = [], ""
         kwargs = {"temperature": request.temperature, "top_k": request.top_k}
+        eos = self.eos_token_id()
         with no_grad():
             stepper = getattr(self.model, "stream_generate", None)
             if callable(stepper):
@@ -305,12 +349,26 @@ class ServedModel:
             else:
                 source = self._one_at_a_time(ids, request.max_new_tokens, kwargs)
             for token in source:
+                if token == eos:
+                    return
                 new.append(token)
                 full = self.tokenizer.decode(new)
-                piece, text = full[len(text):], full
+                stable = full.rstrip("\ufffd") if len(new) < request.max_new_tokens else full
+                piece = stable[len(sent):] if stable.startswith(sent) else ""
+                sent += piece
                 yield token, piece
                 if cancelled():
                     return
+
+    def eos_token_id(self):
+        """The generator's end-of-text token id (``model.config.eos_token_id``), or None."""
+        eos = getattr(getattr(self.model, "config", None), "eos_token_id", None)
+        return eos if isinstance(eos, int) and not isinstance(eos, bool) else None
+
+    def context_size(self):
+        """The most tokens (prompt + new) the generator can see (``model.config.n_positions``), or None."""
+        n = getattr(getattr(self.model, "config", None), "n_positions", None)
+        return n if isinstance(n, int) and not isinstance(n, bool) else None
 
     def _one_at_a_time(self, ids: list, count: int, kwargs: dict):
         for _ in range(count):

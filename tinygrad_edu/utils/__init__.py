@@ -25,6 +25,10 @@ _LAZY = {
 
 
 def __getattr__(name):
+    if name == "data":  # torch.utils.data's names (DataLoader, TensorDataset, ...)
+        import importlib
+
+        return importlib.import_module(".data", __name__)
     if name in _LAZY:
         import importlib
 

@@ -10,10 +10,72 @@ each op remembers the stack where it was created, so expect a slowdown while it 
 """
 from __future__ import annotations
 
+import os
+import re
+import traceback
+
 from .. import autograd
 from ..autograd import AnomalyError
 
-__all__ = ["detect_anomaly", "AnomalyError"]
+__all__ = ["detect_anomaly", "AnomalyError", "is_anomaly_enabled", "set_anomaly_enabled"]
+
+
+# The two hooks (autograd.forward_hooks / backward_hooks) that make anomaly mode.
+def _check_finite(array, what: str, ctx) -> None:
+    if getattr(array, "dtype", None) is None or array.dtype.kind != "f":
+        return
+    from ..device import array_module
+
+    xp = array_module(array)
+    if not bool(xp.isfinite(array).all()):
+        bad = "NaN" if bool(xp.isnan(array).any()) else "inf"
+        frames = getattr(ctx, "trace", None) or ["    (no trace recorded)\n"]
+        raise AnomalyError(
+            f"anomaly: {ctx.name} produced {bad} in its {what} (shape {tuple(array.shape)}).\n"
+            f"{_your_line(frames)}"
+            f"The op was created here (forward trace):\n{''.join(frames)}"
+        )
+
+
+_PACKAGE_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + os.sep  # tinygrad_edu/
+
+
+def _your_line(frames) -> str:
+    """A one-line summary of the innermost frame outside tinygrad_edu in a formatted forward
+    trace (the line of the user's model that made the op), or "" when there is none."""
+    for frame in reversed(frames):
+        lines = frame.strip().splitlines()
+        match = re.match(r'File "(.+)", line (\d+), in (.+)', lines[0]) if lines else None
+        if match and not os.path.abspath(match[1]).startswith(_PACKAGE_DIR):
+            code = lines[1].strip() if len(lines) > 1 else ""
+            return f"Your code made it at {match[1]}:{match[2]} in {match[3]}: {code}\n"
+    return ""
+
+
+def _anomaly_forward(ctx, out) -> None:
+    ctx.trace = traceback.format_stack()[:-2]  # without this hook and Function.apply
+    _check_finite(out, "forward output", ctx)
+
+
+def _anomaly_backward(ctx, grads) -> None:
+    for g in grads:
+        if g is not None:
+            _check_finite(g, "gradient (backward)", ctx)
+
+
+def is_anomaly_enabled() -> bool:
+    return _anomaly_forward in autograd.forward_hooks
+
+
+def set_anomaly_enabled(flag: bool) -> None:
+    """Install (or remove) the two anomaly-mode hooks."""
+    for hooks, hook in ((autograd.forward_hooks, _anomaly_forward), (autograd.backward_hooks, _anomaly_backward)):
+        if hook in hooks:
+            hooks.remove(hook)
+        if flag:
+            hooks.append(hook)
+
+
 
 
 class detect_anomaly:
@@ -23,12 +85,12 @@ class detect_anomaly:
         self.enabled = enabled
 
     def __enter__(self):
-        self._previous = autograd._anomaly["enabled"]
-        autograd._anomaly["enabled"] = self.enabled
+        self._previous = is_anomaly_enabled()
+        set_anomaly_enabled(self.enabled)
         return self
 
     def __exit__(self, *exc):
-        autograd._anomaly["enabled"] = self._previous
+        set_anomaly_enabled(self._previous)
         return False
 
     def __call__(self, fn):

@@ -11,7 +11,19 @@ import shutil
 import subprocess
 from pathlib import Path
 
-from ..autograd import topological_order
+
+
+def _tensors_below(root) -> list:
+    """The tensors that need grad in the graph below ``root`` (explicit stack, no recursion)."""
+    order, seen, stack = [], set(), [root]
+    while stack:
+        t = stack.pop()
+        if id(t) in seen or not t.requires_grad:
+            continue
+        seen.add(id(t))
+        order.append(t)
+        stack.extend(t._ctx.parents if t._ctx is not None else ())
+    return order
 
 
 def _tensor_label(t, names) -> str:
@@ -31,12 +43,16 @@ def draw_graph(tensor, path=None, names=None, rankdir: str = "LR") -> str:
     file: ``.dot`` writes the text; ``.svg``/``.png``/``.pdf`` run Graphviz's ``dot`` program
     (RuntimeError if it is not installed). Returns the DOT text.
     """
+    from ..tensor import Tensor
+
+    if not isinstance(tensor, Tensor):
+        raise TypeError(f"draw_graph: expected a Tensor (e.g. a loss), got {type(tensor).__name__}")
     labels = {id(t): n for n, t in (names or {}).items()}
     lines = [
         "digraph autograd {",
         f'  rankdir={rankdir}; node [fontname="Helvetica", fontsize=10];',
     ]
-    nodes = topological_order(tensor) if tensor.requires_grad else [tensor]
+    nodes = _tensors_below(tensor) if tensor.requires_grad else [tensor]
     for t in nodes:
         style = 'style=filled, fillcolor="lightblue"' if (t.requires_grad and t._ctx is None) else ""
         lines.append(f'  t{id(t)} [shape=box, label="{_tensor_label(t, labels)}"{", " + style if style else ""}];')

@@ -12,13 +12,11 @@ from ... import nn
 from ...autograd import no_grad
 from ...nn import init
 from ...tensor import to_dtype
-from ...utils.serialization import load_file
+from ...utils.serialization import load_file, read_header
 from .config import WEIGHTS_FILE, BertConfig, _checkpoint_folder
 
 
-def _read_checkpoint(folder: str) -> dict:
-    """The checkpoint's tensors (name -> NumPy array) with names normalised: old LayerNorm
-    names (gamma, beta) become weight and bias; the ``bert.`` prefix is kept as it is."""
+def _weights_file(folder: str) -> str:
     file = os.path.join(folder, WEIGHTS_FILE)
     if not os.path.isfile(file):
         other = [f for f in ("pytorch_model.bin", "tf_model.h5", "flax_model.msgpack")
@@ -26,6 +24,61 @@ def _read_checkpoint(folder: str) -> dict:
         hint = (f" (found {other[0]}: only safetensors is read, because pickle files can run code; "
                 "convert it with safetensors' torch tools)") if other else ""
         raise FileNotFoundError(f"no {WEIGHTS_FILE} in {folder!r}{hint}")
+    return file
+
+
+def parameter_count(config: BertConfig, pooler: bool = True) -> int:
+    """Parameters of a BertModel for ``config`` (embeddings, encoder, and the pooler when
+    asked), from the shapes alone: what building the model would allocate."""
+    h, i = config.hidden_size, config.intermediate_size
+    emb = (config.vocab_size + config.max_position_embeddings + config.type_vocab_size) * h + 2 * h
+    layer = 4 * (h * h + h) + 2 * h + (i * h + i) + (h * i + h) + 2 * h
+    return emb + config.num_hidden_layers * layer + ((h * h + h) if pooler else 0)
+
+
+def _check_header_against_config(folder: str, config: BertConfig, where: str) -> None:
+    """Compare config.json with model.safetensors' header before anything is built or read.
+
+    The header alone (a few KB) gives every tensor's shape: the embeddings must have the
+    config's sizes, the encoder its layer count, and the model the config describes may not
+    need more values than the file holds (apart from a fresh pooler and classifier head).
+    So a config that does not belong to the checkpoint (vocab_size 1,000,000 beside a small
+    file) is refused at once, instead of after building gigabytes of model.
+    """
+    header = read_header(_weights_file(folder))
+    shapes = {name: info.shape for name, info in header.tensors.items()}
+    base, _ = _split_base(shapes)
+    h = config.hidden_size
+    expected = {
+        "embeddings.word_embeddings.weight": ((config.vocab_size, h), "vocab_size, hidden_size"),
+        "embeddings.position_embeddings.weight": ((config.max_position_embeddings, h),
+                                                  "max_position_embeddings, hidden_size"),
+        "embeddings.token_type_embeddings.weight": ((config.type_vocab_size, h), "type_vocab_size, hidden_size"),
+        "encoder.layer.0.intermediate.dense.weight": ((config.intermediate_size, h), "intermediate_size, hidden_size"),
+    }
+    wrong = [f"  {name!r}: expected shape {want}, found {tuple(base[name])} in {WEIGHTS_FILE} "
+             f"(config.json's {fields})"
+             for name, (want, fields) in expected.items() if name in base and tuple(base[name]) != want]
+    layers = {int(k.split(".")[2]) for k in base if k.startswith("encoder.layer.") and k.split(".")[2].isdigit()}
+    if layers and max(layers) + 1 != config.num_hidden_layers:
+        wrong.append(f"  num_hidden_layers: config.json says {config.num_hidden_layers}, {WEIGHTS_FILE} "
+                     f"has {max(layers) + 1} layers")
+    if wrong:
+        raise ValueError(f"{where}: config.json does not match the checkpoint in {folder!r}:\n" + "\n".join(wrong))
+    held = sum(int(np.prod(shape, dtype=object)) for shape in shapes.values())
+    need = parameter_count(config, pooler=False)
+    if need > held:
+        raise ValueError(
+            f"{where}: config.json in {folder!r} describes a model of {need:,} parameters "
+            f"({need * 4 / 2**30:.2f} GiB as float32) but {WEIGHTS_FILE} holds only {held:,} values: "
+            "the config does not belong to this checkpoint"
+        )
+
+
+def _read_checkpoint(folder: str) -> dict:
+    """The checkpoint's tensors (name -> NumPy array) with names normalised: old LayerNorm
+    names (gamma, beta) become weight and bias; the ``bert.`` prefix is kept as it is."""
+    file = _weights_file(folder)
     tensors = {}
     for name, array in load_file(file).items():
         if name.endswith("LayerNorm.gamma"):
@@ -142,8 +195,11 @@ class BertPreTrainedModel(nn.Module):
         config_overrides: config fields to change (e.g. ``hidden_dropout_prob=0.0``, or
         ``num_labels=3`` for a classifier).
 
-        Every tensor is copied by name; a tensor missing from the checkpoint (KeyError) or of
-        the wrong shape (ValueError naming it, the expected and the found shape) is an error.
+        The checkpoint's header is checked against the config before the model is built
+        (ValueError naming the sizes when they disagree, or when the config describes a model
+        bigger than the file), so a wrong config costs no memory. Every tensor is then copied
+        by name; a tensor missing from the checkpoint (KeyError) or of the wrong shape
+        (ValueError naming it, the expected and the found shape) is an error.
         Returns the model in eval mode (dropout off), as Hugging Face does: call ``.train()``
         before fine-tuning.
         """
@@ -152,6 +208,7 @@ class BertPreTrainedModel(nn.Module):
             raise TypeError(f"{cls.__name__}.from_pretrained: dtype must be float32 or float64, got {target}")
         folder = _checkpoint_folder(path)
         config = BertConfig.from_pretrained(folder, **config_overrides)
+        _check_header_against_config(folder, config, f"{cls.__name__}.from_pretrained")
         tensors = _read_checkpoint(folder)
         model = cls._build(config, tensors)
         model.name_or_path = folder

@@ -7,10 +7,15 @@ implicitly, so any NumPy call that slips into the device code path (``np.where``
 ``np.asarray(gpu_array)``, a host array combined with a device one) fails here as it would on
 a GPU. What it cannot tell is whether real CuPy computes each function as NumPy does.
 """
+import collections
 import sys
 import types
 
 import numpy as _np
+
+#: device -> host copies so far, by kind ("get", "bool", "int", "float", "item", "tolist",
+#: "asnumpy", "index"): each one waits for the GPU on a real device (tests count them)
+host_transfers = collections.Counter()
 
 __version__ = "0.0-fake"
 
@@ -82,6 +87,7 @@ class ndarray:
         return _call(func, args, kwargs)
 
     def get(self):
+        host_transfers["get"] += 1
         return self._a.copy()
 
     @property
@@ -94,6 +100,8 @@ class ndarray:
 
     def __getattr__(self, name):
         attr = getattr(self._a, name)
+        if name in ("item", "tolist"):
+            host_transfers[name] += 1
         if callable(attr):
             return lambda *args, **kwargs: _call(attr, args, kwargs)
         return _wrap(attr) if name not in ("shape", "dtype", "strides", "ndim", "size", "itemsize",
@@ -115,15 +123,19 @@ class ndarray:
         return "fake_cupy." + repr(self._a)
 
     def __bool__(self):
+        host_transfers["bool"] += 1
         return bool(self._a)
 
     def __int__(self):
+        host_transfers["int"] += 1
         return int(self._a)
 
     def __float__(self):
+        host_transfers["float"] += 1
         return float(self._a)
 
     def __index__(self):
+        host_transfers["index"] += 1
         return self._a.__index__()
 
     def __dlpack__(self, stream=None, **kwargs):
@@ -201,7 +213,10 @@ def array(a, dtype=None, copy=True, order="K", ndmin=0):
 
 
 def asnumpy(a):
-    return a._a.copy() if isinstance(a, ndarray) else _np.asarray(a)
+    if isinstance(a, ndarray):
+        host_transfers["asnumpy"] += 1
+        return a._a.copy()
+    return _np.asarray(a)
 
 
 def get_array_module(*args):
