@@ -39,6 +39,7 @@
 
 typedef struct {
     int64_t batch, rows, q_len, kv_len, heads, dim, width; /* width = 3E, a row of qkv */
+    int64_t pairs;                                          /* batch * heads */
 } tge_attn_sizes;
 
 /* Sizes, overflow and the qkv buffer; TGE_OK or the code to return. */
@@ -46,17 +47,20 @@ static int tge_attn_check(int64_t batch, int64_t rows, int64_t q_len, int64_t kv
                           int64_t heads, int64_t dim, const void *qkv, int64_t qkv_len,
                           tge_attn_sizes *sz)
 {
-    int64_t e, width, n;
+    int64_t e, width, n, pairs, scratch;
     if (batch < 0 || rows < 0 || heads < 1 || dim < 0 || q_len < 0 || q_len > kv_len ||
         kv_len > rows)
         return TGE_EINVAL;
+    /* every product the kernels form later is checked here: the (batch, head) pairs and the
+       per-thread scratch of 2 * TGE_ATTN_TILE rows of kv_len (also when dim == 0 makes qkv empty) */
     if (!tge_mul2(heads, dim, &e) || !tge_mul2(e, 3, &width) ||
-        !tge_mul4(batch, rows, width, 1, &n))
+        !tge_mul4(batch, rows, width, 1, &n) || !tge_mul2(batch, heads, &pairs) ||
+        !tge_mul2(kv_len, 2 * TGE_ATTN_TILE, &scratch))
         return TGE_EOVERFLOW;
     if (qkv_len != n) return TGE_ESIZE;
     if (n > 0 && !qkv) return TGE_EINVAL;
     sz->batch = batch; sz->rows = rows; sz->q_len = q_len; sz->kv_len = kv_len;
-    sz->heads = heads; sz->dim = dim; sz->width = width;
+    sz->heads = heads; sz->dim = dim; sz->width = width; sz->pairs = pairs;
     return TGE_OK;
 }
 

@@ -58,9 +58,9 @@ int tge_get_num_threads(void)
  * one of the cores busy, the thread that lands there gets a fraction of a CPU, and every
  * parallel region waits for it at its closing barrier (measured on two cores with a
  * busy-loop on one: a CNN epoch 2-5x slower with 2 threads than with 1).  So before
- * opening a team, a kernel asks how many CPUs are free: Linux's /proc/stat line
- * "procs_running" counts the runnable threads of the whole machine right now; minus the
- * calling thread, the rest are others.  The team gets at most (online CPUs - others)
+ * opening a team, a kernel asks how many CPUs are free: Linux counts the runnable threads
+ * of the whole machine right now (/proc/loadavg, as procs_running in /proc/stat); minus
+ * the calling thread, the rest are others.  The team gets at most (online CPUs - others)
  * threads, and at least 1.  Idle OpenMP workers must not count themselves as others:
  * tinygrad_edu.backends sets a short spin (GOMP_SPINCOUNT) before this module loads, so
  * workers sleep soon after a region ends (and a sleeping thread also gets the CPU back
@@ -71,7 +71,7 @@ int tge_get_num_threads(void)
 
 static atomic_int adaptive = -1;          /* -1: not read from the environment yet */
 static atomic_llong probe_time_ns = 0;    /* when free_cpus was last measured */
-static atomic_int free_cpus = 0;          /* 0: unknown (no /proc/stat) */
+static atomic_int free_cpus = 0;          /* 0: unknown (no /proc/loadavg) */
 
 static long long tge_now_ns(void)
 {
@@ -80,20 +80,24 @@ static long long tge_now_ns(void)
     return (long long)ts.tv_sec * 1000000000LL + ts.tv_nsec;
 }
 
-/* Runnable threads on the machine (procs_running of /proc/stat), or -1. */
+/* Runnable threads on the machine, or -1: the R of "0.52 0.58 0.59 R/T last_pid" in
+   /proc/loadavg (the same count as procs_running in /proc/stat, from a 30-byte file
+   instead of one that grows with the CPU and interrupt counts). */
 static int tge_procs_running(void)
 {
 #ifdef __linux__
-    char buf[16384];
-    int fd = open("/proc/stat", O_RDONLY | O_CLOEXEC);
+    char buf[128];
+    int fd = open("/proc/loadavg", O_RDONLY | O_CLOEXEC);
     if (fd < 0) return -1;
     ssize_t len = read(fd, buf, sizeof buf - 1);
     close(fd);
     if (len <= 0) return -1;
     buf[len] = 0;
-    const char *at = strstr(buf, "procs_running ");
-    if (!at) return -1;
-    return atoi(at + 14);
+    const char *slash = strchr(buf, '/');
+    if (!slash) return -1;
+    const char *at = slash;
+    while (at > buf && at[-1] >= '0' && at[-1] <= '9') --at;
+    return at == slash ? -1 : atoi(at);
 #else
     return -1;
 #endif

@@ -297,13 +297,17 @@ def backward(roots, root_grads, retain_graph=False, inputs=None, accumulate=True
     Returns {id(tensor): (tensor, gradient array)} for the leaves reached, or for ``inputs``
     (leaves or not) when given; accumulate=True also adds these into their ``.grad`` (only
     when the whole walk succeeded, so an error inside some op's backward leaves every ``.grad``
-    as it was). The graph is freed afterwards unless ``retain_graph``.
+    as it was). The exception: a leaf with a post-accumulate hook is accumulated as soon as
+    its gradient is complete, as in PyTorch, so the hook can start work (data-parallel
+    training starts its all-reduce) while the rest of the walk goes on.
+    The graph is freed afterwards unless ``retain_graph``.
     """
     pending = {}  # id(node) -> [node, summed gradient]; a node is a Function or a leaf tensor
     for t, g in zip(roots, root_grads):
         _send(pending, t._ctx or t, g)
     order = topological_order([t._ctx for t in roots if t._ctx is not None])
     wanted = None if inputs is None else {id(t._ctx or t): t for t in inputs}
+    early = _edges_into_hooked_leaves(order) if accumulate and wanted is None else None
     found = {}
     for fn in order:
         grad = _run_hooks(fn.grad_hooks, pending.pop(id(fn), (fn, None))[1])
@@ -312,6 +316,8 @@ def backward(roots, root_grads, retain_graph=False, inputs=None, accumulate=True
         for parent, parent_fn, g in zip(fn.parents, fn.next_fns, _call_backward(fn, grad)):
             if g is not None and parent.requires_grad:
                 _send(pending, parent_fn or parent, g)
+        if early:
+            _accumulate_completed_leaves(fn, early, pending)
     for leaf, g in pending.values():  # only leaves are left
         if wanted is None or id(leaf) in wanted:
             found[id(leaf)] = (leaf, _run_hooks(leaf._hooks["grad"] if leaf._hooks else (), g))
@@ -321,6 +327,29 @@ def backward(roots, root_grads, retain_graph=False, inputs=None, accumulate=True
         for fn in order:
             fn.release()
     return found
+
+
+def _edges_into_hooked_leaves(order) -> dict:
+    """id(leaf) -> how many graph edges lead into it, for the leaves with post-accumulate hooks."""
+    counts = {}
+    for fn in order:
+        for parent, parent_fn in zip(fn.parents, fn.next_fns):
+            if parent_fn is None and parent._hooks and parent._hooks["post"]:
+                counts[id(parent)] = counts.get(id(parent), 0) + 1
+    return counts
+
+
+def _accumulate_completed_leaves(fn, counts: dict, pending: dict) -> None:
+    """After ``fn``'s backward: a hooked leaf that has now received all its gradient goes into
+    its ``.grad`` at once (and its post-accumulate hooks run)."""
+    for parent, parent_fn in zip(fn.parents, fn.next_fns):
+        key = id(parent)
+        if parent_fn is None and key in counts:
+            counts[key] -= 1
+            if counts[key] == 0:
+                entry = pending.pop(key, None)
+                if entry is not None:
+                    parent._accumulate_grad(_run_hooks(parent._hooks["grad"], entry[1]), False)
 
 
 def _send(pending: dict, node, grad) -> None:

@@ -246,3 +246,25 @@ def test_decode_step_equals_the_modules(hf_folder):
             np.testing.assert_allclose(decode_step(model, x[:, t], b), via_modules, atol=1e-12)
     for u, v in zip(a.buffers, b.buffers):
         np.testing.assert_allclose(u, v, atol=1e-12)
+
+
+def test_unscaled_attention_matches_transformers(tmp_path):
+    """scale_attn_weights=False (scores q.k without 1/sqrt(d)) is followed, as in transformers."""
+    torch = pytest.importorskip("torch")
+    transformers = pytest.importorskip("transformers")
+    torch.manual_seed(1)
+    config = transformers.GPT2Config(n_layer=1, n_embd=16, n_head=2, n_positions=16, vocab_size=VOCAB,
+                                     scale_attn_weights=False)
+    hf = transformers.GPT2LMHeadModel(config).eval()
+    hf.save_pretrained(tmp_path)
+    model = GPT2LMHeadModel.from_pretrained(tmp_path, dtype="float64")
+    x = ids((1, 10), seed=9)
+    with torch.no_grad():
+        ref = hf.double()(torch.from_numpy(x)).logits.numpy()
+    np.testing.assert_allclose(model(x).logits.numpy(), ref, atol=1e-10)
+    hf.float()
+    hf.generation_config.eos_token_id, hf.generation_config.pad_token_id = None, 0
+    with torch.no_grad():
+        expected = hf.generate(torch.from_numpy(x[:, :3]), max_new_tokens=5, do_sample=False).numpy()
+    np.testing.assert_array_equal(GPT2LMHeadModel.from_pretrained(tmp_path).generate(x[:, :3], max_new_tokens=5),
+                                  expected)

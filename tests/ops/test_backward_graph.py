@@ -132,3 +132,37 @@ def test_post_accumulate_hook_can_step_a_parameter_during_backward():
     w.register_post_accumulate_grad_hook(step)
     (w * w).sum().backward()
     assert w.numpy().tolist() == [0.0, 0.0] and w.grad is None
+
+
+def test_post_accumulate_hook_runs_as_soon_as_the_leaf_is_complete(lib):
+    """A hooked leaf is accumulated (and its hook runs) as soon as the last op that uses it has
+    run its backward, before the walk reaches the ops nearer the inputs, as in PyTorch: this is
+    what lets data-parallel training overlap its all-reduce with the rest of backward."""
+    x = lib.leaf([1.0, 2.0])
+    w_out, w_in = lib.leaf([3.0, 4.0]), lib.leaf([5.0, 6.0])
+    events = []
+    w_out.register_post_accumulate_grad_hook(lambda t: events.append(("w_out done", x.grad is None)))
+    w_in.register_post_accumulate_grad_hook(lambda t: events.append(("w_in done", x.grad is None)))
+    h = x * w_in            # nearer the inputs: its backward runs last
+    (h * w_out * 2).sum().backward()
+    assert events[0] == ("w_out done", True)    # before the walk reached h's backward and x
+    assert [e[0] for e in events] == ["w_out done", "w_in done"]
+    assert grad_of(w_out) == [10.0, 24.0] and grad_of(w_in) == [6.0, 16.0] and grad_of(x) == [30.0, 48.0]
+
+
+def test_a_failing_backward_leaves_unhooked_leaves_untouched():
+    """Leaves without post-accumulate hooks keep the all-or-nothing rule."""
+    from tinygrad_edu.autograd import Function
+
+    class Boom(Function):
+        def forward(self, a):
+            return a * 1.0
+
+        def backward(self, g):
+            raise ValueError("boom")
+
+    x = Tensor([1.0, 2.0], requires_grad=True)
+    y = Tensor([3.0, 4.0], requires_grad=True)
+    with pytest.raises(ValueError, match="boom"):
+        (Boom.apply(x) * y).sum().backward()
+    assert x.grad is None and y.grad is None

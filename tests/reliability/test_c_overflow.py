@@ -48,3 +48,21 @@ def test_optimizer_sizes_whose_sum_overflows_are_refused(sizes):
     first = ffi.new("int64_t[]", [0] * n)
     rc = lib.tge_sgd_step_f32(shp, n, ptrs, ffi.cast("const float *const *", ptrs), ptrs, first, sizes_c)
     assert rc == lib.TGE_EOVERFLOW
+
+
+@pytest.mark.parametrize("sfx", ["f32", "f64"])
+def test_attention_pairs_and_scratch_whose_products_overflow_are_refused(sfx):
+    """head_dim 0 makes the qkv buffer empty, so only the (batch, head) pair count and the
+    per-thread scratch (2 * 64 rows of kv_len) can overflow: both are refused with a code."""
+    ffi, lib = cb.ffi, cb.lib
+    ctype = "float" if sfx == "f32" else "double"
+    forward = getattr(lib, f"tge_causal_attention_forward_{sfx}")
+    backward = getattr(lib, f"tge_causal_attention_backward_{sfx}")
+    empty = ffi.new(f"{ctype}[]", 1)
+    overflow = lib.TGE_EOVERFLOW
+    # batch * heads = 2^80 (q_len 0 so no output buffer is needed): refused, not wrapped
+    assert forward(2**40, 0, 0, 0, 2**40, 0, 1.0, empty, 0, empty, 0, empty, 0) == overflow
+    # kv_len * 128 past INT64_MAX with an empty qkv: refused before any scratch is allocated
+    rows = 2**60
+    assert forward(1, rows, 1, rows, 1, 0, 1.0, empty, 0, empty, 0, empty, 1) == overflow
+    assert backward(2**40, 0, 2**40, 0, 1.0, empty, 0, empty, 0, empty, 0, empty, 0, empty, 0) == overflow

@@ -84,6 +84,15 @@ def linear_no_bias_3d_input():
 
 
 @case
+def sequential_linear_relu_and_relu_pool():
+    # nn.Sequential's rewrites: Linear + ReLU as one node (LinearReLU), ReLU + MaxPool2d
+    # run pool-first; inputs away from 0 so that relu's kink is not differenced across
+    model = nn.Sequential(nn.Conv2d(1, 2, 3), nn.ReLU(), nn.MaxPool2d(2), nn.Flatten(),
+                          nn.Linear(8, 3), nn.ReLU(), nn.Linear(3, 2)).double()
+    return (lambda x, *ps: model(x)), [T(2, 1, 6, 6, away_from_zero=True)] + params(model)
+
+
+@case
 def conv2d_stride_padding_no_bias():
     layer = nn.Conv2d(2, 3, (3, 2), stride=(2, 1), padding=(1, 0), bias=False).double()
     return (lambda x, *ps: layer(x)), [T(2, 2, 5, 4)] + params(layer)

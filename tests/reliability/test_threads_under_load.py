@@ -33,7 +33,7 @@ def test_idle_workers_spin_briefly_unless_the_user_chose():
     assert out.stdout.split() == ["None", "active"]
 
 
-@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="measures /proc/stat")
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc/loadavg")
 def test_a_busy_machine_gets_one_thread_per_free_cpu():
     ncpu = os.cpu_count() or 1
     if ncpu > 8:

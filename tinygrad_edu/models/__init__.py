@@ -9,6 +9,9 @@ A trained model goes into one file and back (tinygrad_edu.models.saved, docs/ser
 
     save_model(model, "cnn.safetensors", classes=list("0123456789"))
     model = load("cnn.safetensors")      # eval mode; model.tge_metadata: classes, input shape, ...
+
+Pretrained-style models have their own packages: ``models.bert`` (the encoder, from a Hugging
+Face folder) and ``models.gpt`` (GPT-2: load, train, generate; docs/gpt.md).
 """
 from .cnn import CNN
 from .lstm import LSTMClassifier

@@ -21,6 +21,7 @@ from . import functional as F
 from .attention import MultiheadAttention
 from .container import ModuleList
 from .dropout import Dropout
+from .functional.conv import linear_relu
 from .linear import Linear
 from .module import Module
 from .normalization import LayerNorm
@@ -80,7 +81,11 @@ class TransformerEncoderLayer(Module):
         return self.dropout1(x)
 
     def _ff_block(self, x):
-        return self.dropout2(self.linear2(self.dropout(self.activation(self.linear1(x)))))
+        if self.activation is F.relu and type(self.linear1) is Linear:
+            h = linear_relu(x, self.linear1.weight, self.linear1.bias)  # one node, exact
+        else:
+            h = self.activation(self.linear1(x))
+        return self.dropout2(self.linear2(self.dropout(h)))
 
     def forward(self, src, src_mask=None, src_key_padding_mask=None, is_causal: bool = False):
         x = src

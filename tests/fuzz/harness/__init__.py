@@ -34,6 +34,9 @@ What is checked
   return 0 and compute the reference result, an illegal one a non-zero TGE_E* code without
   writing anything.  Buffers are exactly as long as the call claims, so under the sanitizer
   build (``.ci/sanitizers``) any read or write past them is reported.
+* ``raw_overflow``: calls whose size arithmetic does not fit in int64: pooling windows up to
+  2^62 cells a side (the average's divisor), optimizer sizes adding past INT64_MAX, and the
+  adaptive thread-pool switches (raw_overflow.py).
 * ``threads``: ``tge_set_num_threads`` / ``tge_get_num_threads`` with random values;
   ``measure``: the benchmarks' ``tge_fma_peak_gflops_f32`` probe; ``malloc_tune``: the
   allocator setting ``tge_malloc_tune``.
@@ -65,6 +68,7 @@ from .raw_fused import (
     check_malloc_tune, check_measure, check_raw_lstm, check_raw_optim, check_raw_xent,
     check_threads, gen_malloc_tune, gen_measure, gen_raw_lstm, gen_raw_optim, gen_raw_xent,
     gen_threads)
+from .raw_overflow import check_raw_overflow, gen_raw_overflow
 
 # ------------------------------------------------------------------------------------
 # The registry
@@ -120,6 +124,8 @@ TARGETS = {t.name: t for t in (
            ("batch_norm_forward", "batch_norm_backward"), 2),
     Target("raw_attention", gen_raw_attention, check_raw_attention,
            ("causal_attention_forward", "causal_attention_backward"), 2),
+    Target("raw_overflow", gen_raw_overflow, check_raw_overflow,
+           ("max_pool2d_forward", "avg_pool2d_forward", "avg_pool2d_backward", "adam_step", "sgd_step"), 1),
     Target("threads", gen_threads, check_threads, (), 1),
     Target("measure", gen_measure, check_measure, (), 1),
     Target("malloc_tune", gen_malloc_tune, check_malloc_tune, (), 1),

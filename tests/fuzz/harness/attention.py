@@ -81,7 +81,8 @@ def legal_attention(f) -> bool:
     width = _mul(h, d, 3)
     n = None if width is None else _mul(b, rows, width, 1)
     n_out, n_lse = _mul(b, q, h, d), _mul(b, h, q, 1)
-    if None in (width, n, n_out, n_lse) or f["qkv_len"] != n or f["out_len"] != n_out or f["lse_len"] != n_lse:
+    pairs, scratch = _mul(b, h), _mul(kv, 128)   # (batch, head) pairs; 2 tiles of 64 rows of scores
+    if None in (width, n, n_out, n_lse, pairs, scratch) or f["qkv_len"] != n or f["out_len"] != n_out or f["lse_len"] != n_lse:
         return False
     return f["which"] == "forward" or f["g_len"] == n
 

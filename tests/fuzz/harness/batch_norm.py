@@ -74,7 +74,9 @@ def gen_raw_batch_norm(src):
 
 def legal_batch_norm(g) -> bool:
     n, c, l = g["n"], g["c"], g["l"]
-    if min(n, c, l) < 0 or not g["eps"] >= 0 or g["batch_stats"] not in (0, 1):
+    if min(n, c, l) < 0 or not g["eps"] >= 0:
+        return False
+    if g["which"] == "backward" and g["batch_stats"] not in (0, 1):  # a backward-only flag
         return False
     ncl = _mul(n, c, l, 1)
     if ncl is None:
@@ -122,7 +124,10 @@ def check_raw_batch_norm(g):
         return "refused"
     assert rc == 0, f"tge_batch_norm_{g['which']} refused a legal call with {rc}: {g}"
     n, c, l = sizes
-    if n * c * l == 0 and g["which"] == "forward":
+    if n * c * l == 0:  # nothing to normalise; the per-channel sums are over nothing: 0
+        for name in ("gw", "gb") if g["which"] == "backward" else ():
+            if bufs[name][1] is not None:
+                assert not np.any(bufs[name][1]), f"raw batch_norm {name} not zero {g}"
         return "ok"
 
     def arr(name, shape):

@@ -135,11 +135,17 @@ def _contiguous(arr):
     return np.require(arr, requirements=("C_CONTIGUOUS", "ALIGNED"))
 
 
+_ARRAY_TYPES = {}  # "float" -> the cffi type float[] (parsed once, not per call)
+
+
 def _ptr(arr, ctype):
     """A C pointer to the data of the contiguous array `arr` (NULL when it is empty)."""
     if arr.size == 0:
         return ffi.NULL
-    return ffi.from_buffer(f"{ctype}[]", arr)
+    tp = _ARRAY_TYPES.get(ctype)
+    if tp is None:
+        tp = _ARRAY_TYPES[ctype] = ffi.typeof(f"{ctype}[]")
+    return ffi.from_buffer(tp, arr)
 
 
 _KERNEL_CACHE = {}

@@ -60,11 +60,10 @@ def decode_step(model, tokens, cache):
     wte = t.wte.weight.data
     x = wte[array_module(wte).asarray(tokens)] + t.wpe.weight.data[pos]   # (B, E)
     kern = kernels_for(x)
-    scale = 1.0 / float(cfg.head_size) ** 0.5
     for i, block in enumerate(t.h):
         buffer = cache.buffers[i]
         buffer[:, pos] = _linear(_layer_norm(x, block.ln_1), block.attn.c_attn)
-        context, _ = kern.causal_attention_forward(buffer, cfg.n_head, 1, pos + 1, scale)
+        context, _ = kern.causal_attention_forward(buffer, cfg.n_head, 1, pos + 1, block.attn.scale)
         x = x + _linear(context[:, 0], block.attn.c_proj)
         h = _activation(_linear(_layer_norm(x, block.ln_2), block.mlp.c_fc), cfg.activation_function, kern)
         x = x + _linear(h, block.mlp.c_proj)

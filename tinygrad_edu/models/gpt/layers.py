@@ -54,6 +54,8 @@ class GPT2Attention(nn.Module):
         super().__init__()
         E = config.n_embd
         self.n_head = config.n_head
+        # scores are q.k / sqrt(head size), or q.k unscaled when the config says so
+        self.scale = 1.0 / config.head_size ** 0.5 if config.scale_attn_weights else 1.0
         self.c_attn = nn.Linear(E, 3 * E)
         self.c_proj = nn.Linear(E, E)
         self.resid_dropout = nn.Dropout(config.resid_pdrop)
@@ -64,7 +66,7 @@ class GPT2Attention(nn.Module):
         slot = None if cache is None else (cache.buffers[layer], cache.length)
         # attention-probability dropout is not applied (the fused op has none): the model
         # trains with attn_pdrop ignored, and in eval mode the results are exact
-        return self.resid_dropout(self.c_proj(causal_self_attention(qkv, self.n_head, cache=slot)))
+        return self.resid_dropout(self.c_proj(causal_self_attention(qkv, self.n_head, self.scale, cache=slot)))
 
     def extra_repr(self) -> str:
         return f"n_head={self.n_head}"

@@ -122,7 +122,7 @@ class GPT2LMHeadModel(GPT2PreTrainedModel, GenerationMixin):
                 raise ValueError(f"GPT-2: labels {target.shape} must match input_ids {tuple(logits.shape[:2])}")
             B, T, V = logits.shape
             loss = F.cross_entropy(logits[:, :-1].reshape(B * (T - 1), V),
-                                   Tensor(np.ascontiguousarray(target[:, 1:]).reshape(-1)))
+                                   Tensor(np.ascontiguousarray(target[:, 1:]).reshape(-1), device=logits.device))
         return ModelOutput(loss=loss, logits=logits)
 
     def new_cache(self, batch: int, max_len: int) -> KVCache:
