@@ -13,7 +13,9 @@
 #include <string.h>
 #include <time.h>
 #ifdef __linux__
+#include <dirent.h>
 #include <fcntl.h>
+#include <stdio.h>
 #include <unistd.h>
 #endif
 
@@ -103,13 +105,45 @@ static int tge_procs_running(void)
 #endif
 }
 
+/* Runnable threads of this process (state R in /proc/self/task/TID/stat), or 1 when they
+   cannot be read. Our own OpenMP workers, still spinning between two kernels, are runnable
+   too: they are this process's, not others', and must not shrink the next team. */
+static int tge_own_running_threads(void)
+{
+#ifdef __linux__
+    DIR *dir = opendir("/proc/self/task");
+    if (!dir) return 1;
+    int own = 0;
+    struct dirent *entry;
+    while ((entry = readdir(dir)) != NULL) {
+        if (entry->d_name[0] < '0' || entry->d_name[0] > '9') continue;
+        char path[64], buf[512];
+        snprintf(path, sizeof path, "/proc/self/task/%.20s/stat", entry->d_name);
+        int fd = open(path, O_RDONLY | O_CLOEXEC);
+        if (fd < 0) continue;
+        ssize_t len = read(fd, buf, sizeof buf - 1);
+        close(fd);
+        if (len <= 0) continue;
+        buf[len] = 0;
+        const char *paren = strrchr(buf, ')');  /* the name may hold spaces and ')' */
+        if (paren && paren[1] == ' ' && paren[2] == 'R') ++own;
+    }
+    closedir(dir);
+    return own < 1 ? 1 : own;
+#else
+    return 1;
+#endif
+}
+
 int tge_cpus_free(void)
 {
 #ifdef __linux__
     const int running = tge_procs_running();
     const long online = sysconf(_SC_NPROCESSORS_ONLN);
     if (running < 1 || online < 1) return 0;
-    const long free_now = online - (running - 1);  /* the caller is one of the runnable */
+    /* others = the machine's runnable threads minus this process's (the caller among them) */
+    const int others = running - tge_own_running_threads();
+    const long free_now = online - (others < 0 ? 0 : others);
     return free_now < 1 ? 1 : (int)free_now;
 #else
     return 0;

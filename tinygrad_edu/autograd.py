@@ -102,6 +102,7 @@ class enable_grad(_GradModeContext):
 # ----------------------------------------------------------------------------------------------
 forward_hooks: list = []
 backward_hooks: list = []
+post_hooks_used = [False]  # set by the first Tensor.register_post_accumulate_grad_hook
 
 
 class RemovableHandle:
@@ -131,6 +132,12 @@ class Function:
     saved_versions: tuple = ()  # (attr, version counter, version, what) of each saved array
     freed = False         # set once backward has released the saved arrays
     grad_hooks: tuple = ()  # Tensor.register_hook on the output: a list once one is registered
+    ctx_style = False     # forward/backward written PyTorch's way (static, taking ctx): see apply
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        if "forward" in cls.__dict__:  # decided once per class, not on every call
+            cls.ctx_style = type(cls.__dict__["forward"]) is staticmethod
 
     def forward(self, *arrays, **options):  # pragma: no cover - abstract
         raise NotImplementedError
@@ -146,7 +153,7 @@ class Function:
         needs no import of the Tensor class. A subclass written PyTorch's way (``forward`` and
         ``backward`` as static methods taking ``ctx`` and Tensors) runs through
         :mod:`tinygrad_edu.custom_function` instead."""
-        if type(cls.__dict__.get("forward")) is staticmethod:
+        if cls.ctx_style:
             from .custom_function import apply_ctx_style
 
             return apply_ctx_style(cls, *inputs, **options)
@@ -192,10 +199,11 @@ def _saved_versions(ctx, tensors) -> tuple:
     ``ctx`` that is the array (or a view of the array) of one of ``tensors``."""
     arrays = {id(t.data): i for i, t in enumerate(tensors)}
     found = []
-    for attr, value in vars(ctx).items():
+    for attr, value in ctx.__dict__.items():
         i = arrays.get(id(value))
-        if i is None and hasattr(value, "base"):
-            i = arrays.get(id(value.base))
+        if i is None:
+            base = getattr(value, "base", None)
+            i = None if base is None else arrays.get(id(base))
         if i is not None:
             t = tensors[i]
             # formatted only when the error is raised (this runs for every op); no
@@ -307,7 +315,7 @@ def backward(roots, root_grads, retain_graph=False, inputs=None, accumulate=True
         _send(pending, t._ctx or t, g)
     order = topological_order([t._ctx for t in roots if t._ctx is not None])
     wanted = None if inputs is None else {id(t._ctx or t): t for t in inputs}
-    early = _edges_into_hooked_leaves(order) if accumulate and wanted is None else None
+    early = _edges_into_hooked_leaves(order) if post_hooks_used[0] and accumulate and wanted is None else None
     found = {}
     for fn in order:
         grad = _run_hooks(fn.grad_hooks, pending.pop(id(fn), (fn, None))[1])

@@ -288,6 +288,7 @@ class Tensor(TensorMaths, TorchMethods, TensorFactories):
             raise RuntimeError("cannot register a hook on a tensor that doesn't require gradient")
         hooks = self._hook_lists()["post"]
         hooks.append(hook)
+        autograd.post_hooks_used[0] = True  # from now on backward looks for hooked leaves
         return RemovableHandle(hooks, hook)
 
     def _hook_lists(self) -> dict:
