@@ -66,3 +66,24 @@ def test_attention_pairs_and_scratch_whose_products_overflow_are_refused(sfx):
     rows = 2**60
     assert forward(1, rows, 1, rows, 1, 0, 1.0, empty, 0, empty, 0, empty, 1) == overflow
     assert backward(2**40, 0, 2**40, 0, 1.0, empty, 0, empty, 0, empty, 0, empty, 0, empty, 0) == overflow
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_convolution_with_a_huge_stride_and_padding(dtype):
+    """A stride near INT64_MAX with padding (one output position): the lowering's window
+    bounds once added the stride to the padding and overflowed (found by the fuzzer under
+    UBSan); the kernels agree with their NumPy twins."""
+    from tinygrad_edu.backends import numpy_ref
+
+    big = 2**63 - 1
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((1, 2, 3, 3)).astype(dtype)
+    w = rng.standard_normal((2, 2, 3, 3)).astype(dtype)
+    b = np.zeros(2, dtype)
+    stride, padding = (big, big), (1, 1)
+    y = cb.conv2d_forward(x, w, b, stride, padding)
+    np.testing.assert_allclose(y, numpy_ref.conv2d_forward(x, w, b, stride, padding), rtol=1e-5, atol=1e-6)
+    gy = np.ones_like(y)
+    np.testing.assert_allclose(cb.conv2d_backward_weight(gy, x, w.shape, stride, padding),
+                               numpy_ref.conv2d_backward_weight(gy, x, w.shape, stride, padding),
+                               rtol=1e-5, atol=1e-6)
