@@ -9,7 +9,7 @@ import numpy as np
 from tinygrad_edu.backends import c as ck
 from tinygrad_edu.backends import numpy_ref as ref
 
-from .common import DTYPES, LAYOUTS, RAW_CAP, _buffer, _mul, _mutate, lay_out, raw, same_values, size
+from .common import DTYPES, LAYOUTS, _mul, _mutate, lay_out, raw, raw_buffers, same_values, size
 
 
 def gen_batch_norm(src):
@@ -90,17 +90,12 @@ def legal_batch_norm(g) -> bool:
 def check_raw_batch_norm(g):
     if not hasattr(ck.lib, "tge_batch_norm_forward_f32"):
         return "absent"
-    rng = np.random.default_rng(g["seed"])
-    ctype = "float" if g["dtype"] == "float32" else "double"
-    sfx = "f32" if ctype == "float" else "f64"
     legal = legal_batch_norm(g)
     names = _BUFFERS[g["which"]]
-    lengths = {name: g[f"{name}_len"] for name in names}
-    if legal and max(lengths.values()) > RAW_CAP:
+    setup = raw_buffers(g, names, legal)
+    if setup is None:
         return "skipped"
-    bufs = {name: _buffer(rng, lengths[name], ctype) for name in names}
-    if g["null"]:
-        bufs[g["null"]] = (ck.ffi.NULL, None)
+    sfx, ctype, rng, bufs = setup
     if bufs["var"][1] is not None:
         bufs["var"][1][:] = np.abs(bufs["var"][1]) + 0.5
     outputs = _OUTPUTS[g["which"]]
@@ -114,10 +109,10 @@ def check_raw_batch_norm(g):
     args = sizes + ([g["batch_stats"]] if g["which"] == "backward" else [])
     inputs = [name for name in names if name not in outputs]
     for name in inputs:
-        args += [bufs[name][0], lengths[name]]
+        args += [bufs[name][0], g[f"{name}_len"]]
     args.append(g["eps"])
     for name in outputs:
-        args += [bufs[name][0], lengths[name]]
+        args += [bufs[name][0], g[f"{name}_len"]]
     rc = raw(f"tge_batch_norm_{g['which']}_{sfx}")(*args)
     if not legal:
         assert rc != 0, f"tge_batch_norm_{g['which']} accepted an illegal call {g}"

@@ -228,6 +228,22 @@ def _buffer(rng, length, ctype, cap=RAW_CAP):
     return ck.ffi.from_buffer(f"{ctype}[]", arr), arr
 
 
+def raw_buffers(case, names, legal: bool):
+    """The start every raw-ffi check of a float kernel shares: the C suffix, one buffer per
+    name (``case[name + "_len"]`` elements, random values from ``case["seed"]``), and the
+    buffer named by ``case["null"]`` (if any) replaced by NULL.
+    Returns (sfx, ctype, rng, bufs), or None for a legal call too large to allocate here."""
+    lengths = {name: case[f"{name}_len"] for name in names}
+    if legal and max(lengths.values()) > RAW_CAP:
+        return None
+    rng = np.random.default_rng(case["seed"])
+    ctype = "float" if case["dtype"] == "float32" else "double"
+    bufs = {name: _buffer(rng, lengths[name], ctype) for name in names}
+    if case.get("null"):
+        bufs[case["null"]] = (ck.ffi.NULL, None)
+    return ("f32" if ctype == "float" else "f64"), ctype, rng, bufs
+
+
 def _mutate(src, fields: dict, names, rounds) -> dict:
     fields = dict(fields)
     for _ in range(rounds):

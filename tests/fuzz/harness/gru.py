@@ -9,7 +9,7 @@ import numpy as np
 from tinygrad_edu.backends import c as ck
 from tinygrad_edu.backends import numpy_ref as ref
 
-from .common import DTYPES, LAYOUTS, RAW_CAP, _buffer, _mul, _mutate, _Threads, lay_out, raw, same_values, size
+from .common import DTYPES, LAYOUTS, _mul, _mutate, _Threads, lay_out, raw, raw_buffers, same_values, size
 
 
 def gen_gru(src):
@@ -99,17 +99,12 @@ def legal_gru(g) -> bool:
 def check_raw_gru(g):
     if not hasattr(ck.lib, "tge_gru_forward_f32"):
         return "absent"
-    rng = np.random.default_rng(g["seed"])
-    ctype = "float" if g["dtype"] == "float32" else "double"
-    sfx = "f32" if ctype == "float" else "f64"
     legal = legal_gru(g)
     names = _BUFFERS[g["which"]]
-    lengths = {name: g[f"{name}_len"] for name in names}
-    if legal and max(lengths.values()) > RAW_CAP:
+    setup = raw_buffers(g, names, legal)
+    if setup is None:
         return "skipped"
-    bufs = {name: _buffer(rng, lengths[name], ctype) for name in names}
-    if g["null"]:
-        bufs[g["null"]] = (ck.ffi.NULL, None)
+    sfx, ctype, rng, bufs = setup
     outputs = _OUTPUTS[g["which"]]
     for name in outputs:
         if bufs[name][1] is not None:
@@ -120,7 +115,7 @@ def check_raw_gru(g):
     params = ck.ffi.new("tge_gru_params *", {k: g[k] for k in ("steps", "batch", "hidden", "reverse")})
     args = [params]
     for name in names:
-        args += [bufs[name][0], lengths[name]]
+        args += [bufs[name][0], g[f"{name}_len"]]
     rc = raw(f"tge_gru_{g['which']}_{sfx}")(*args)
     if not legal:
         assert rc != 0, f"tge_gru_{g['which']} accepted an illegal call {g}"

@@ -11,6 +11,7 @@ from tinygrad_edu.backends import c as ck
 from tinygrad_edu.backends import numpy_ref as ref
 
 from .common import (
+    raw_buffers,
     DTYPES, INT64_MAX, INT64_MIN, RAW_CAP, _buffer, _buffer_of, _mul, _mutate, _wild,
     raw, same_values, size)
 
@@ -186,19 +187,14 @@ def _lstm_backward_ref(S, H, reverse, w_hh, h0, c0, out, c_all, gates, g_out, g_
 def check_raw_lstm(g):
     if not hasattr(ck.lib, "tge_lstm_forward_f32"):
         return "absent"
-    rng = np.random.default_rng(g["seed"])
-    ctype = "float" if g["dtype"] == "float32" else "double"
-    sfx = "f32" if ctype == "float" else "f64"
     legal = legal_lstm(g)
     names = _LSTM_BUFFERS[g["which"]]
-    lengths = {name: g[f"{name}_len"] for name in names}
-    if legal and max(lengths.values()) > RAW_CAP:
+    setup = raw_buffers(g, names, legal)
+    if setup is None:
         return "skipped"
-    bufs = {name: _buffer(rng, lengths[name], ctype) for name in names}
+    sfx, ctype, rng, bufs = setup
     if g["which"] == "backward" and not g["g_cn"]:
         bufs["g_cn"] = (ck.ffi.NULL, None)
-    if g["null"]:
-        bufs[g["null"]] = (ck.ffi.NULL, None)
     outputs = ("out", "c_all", "gates") if g["which"] == "forward" else \
         ("g_xw", "g_h0", "g_c0", "g_w_hh")
     for name in outputs:
@@ -211,7 +207,7 @@ def check_raw_lstm(g):
                                                                 "reverse")})
     args = [params]
     for name in names:
-        args += [bufs[name][0], lengths[name]]
+        args += [bufs[name][0], g[f"{name}_len"]]
     rc = raw(f"tge_lstm_{g['which']}_{sfx}")(*args)
     if not legal:
         assert rc != 0, f"tge_lstm_{g['which']} accepted an illegal call {g}"
