@@ -11,9 +11,8 @@ from tinygrad_edu.backends import c as ck
 from tinygrad_edu.backends import numpy_ref as ref
 
 from .common import (
-    raw_buffers,
     DTYPES, INT64_MAX, INT64_MIN, RAW_CAP, _buffer, _buffer_of, _mul, _mutate, _wild,
-    raw, same_values, size)
+    raw, raw_buffers, same_values, size)
 
 
 def gen_raw_xent(src):
