@@ -22,9 +22,10 @@ Afterwards the arrays the ops saved are dropped unless ``retain_graph=True``.
 
 Safety nets, as in PyTorch:
 
-* version counters: every in-place change of a tensor bumps ``t._version``; a Function records
-  the versions of the inputs (and output) whose arrays it saved, and its backward refuses to use
-  a changed value (:func:`_run_with_saved_checked`);
+* version counters: every in-place change of a tensor bumps ``t._version`` (and a global count
+  of in-place changes); a Function records its inputs' versions, and when anything was changed
+  in place since its forward, its backward refuses to use a saved array whose tensor changed
+  (:func:`_run_with_saved_checked`). Without in-place changes that check costs one comparison;
 * walking a freed graph a second time raises instead of silently adding again;
 * gradient accumulation into ``.grad`` is atomic per tensor (two threads may share a leaf).
 
@@ -103,6 +104,7 @@ class enable_grad(_GradModeContext):
 forward_hooks: list = []
 backward_hooks: list = []
 post_hooks_used = [False]  # set by the first Tensor.register_post_accumulate_grad_hook
+inplace_changes = [0]  # how many in-place changes of any tensor so far (Tensor._bump_version)
 
 
 class RemovableHandle:
@@ -125,14 +127,21 @@ class AnomalyError(RuntimeError):
 # Function: one differentiable operation
 # ----------------------------------------------------------------------------------------------
 class Function:
-    """Base class of every differentiable operation. See the module docstring."""
+    """Base class of every differentiable operation. See the module docstring.
 
-    parents: tuple = ()   # the input tensors
-    next_fns: tuple = ()  # the Function that made each input when this op ran (None: a leaf)
-    saved_versions: tuple = ()  # (attr, version counter, version, what) of each saved array
-    freed = False         # set once backward has released the saved arrays
+    What ``forward`` saves for backward lives in the instance's ``__dict__`` (with the output's
+    gradient hooks); the graph's own fields are slots, set by :meth:`apply` when the op is
+    recorded, so that freeing the saved arrays after backward is ``__dict__.clear()`` and the
+    graph's structure stays."""
+
+    __slots__ = ("parents",           # the input tensors
+                 "next_fns",          # the Function that made each input (None: a leaf)
+                 "needs_input_grad",  # for each input: does it require a gradient?
+                 "versions",          # what backward needs to detect in-place changes (apply)
+                 "__dict__")
     grad_hooks: tuple = ()  # Tensor.register_hook on the output: a list once one is registered
-    ctx_style = False     # forward/backward written PyTorch's way (static, taking ctx): see apply
+    freed = False           # set once backward has released the saved arrays
+    ctx_style = False       # forward/backward written PyTorch's way (static, taking ctx): apply
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
@@ -171,10 +180,11 @@ class Function:
                     break
         out = inputs[0]._from_array(out_data, requires_grad)
         if requires_grad:
-            ctx.saved_versions = _saved_versions(ctx, (*inputs, out))
             ctx.parents = inputs
-            ctx.next_fns = tuple(t._ctx for t in inputs)
-            ctx.needs_input_grad = tuple(t.requires_grad for t in inputs)
+            ctx.next_fns = tuple([t._ctx for t in inputs])
+            ctx.needs_input_grad = tuple([t.requires_grad for t in inputs])
+            # enough to find, at backward, a saved array changed in place (_stale_saved_arrays)
+            ctx.versions = (inplace_changes[0], [t._vc[0] for t in inputs], out._vc, id(out_data))
             out._ctx = ctx
         return out
 
@@ -186,35 +196,34 @@ class Function:
         """Drop what ``forward`` saved for backward (after backward, unless the graph is
         retained). The graph's structure stays, as in PyTorch, so it can still be looked at
         and drawn; walking it again raises."""
-        d = self.__dict__
-        state = {k: d[k] for k in ("parents", "next_fns", "needs_input_grad", "grad_hooks", "trace")
-                 if k in d}
-        d.clear()
-        d.update(state)
+        self.__dict__.clear()
         self.freed = True
 
 
-def _saved_versions(ctx, tensors) -> tuple:
-    """(attribute, version counter, version, description) for every array ``forward`` kept on
-    ``ctx`` that is the array (or a view of the array) of one of ``tensors``."""
-    arrays = {id(t.data): i for i, t in enumerate(tensors)}
-    found = []
-    for attr, value in ctx.__dict__.items():
-        i = arrays.get(id(value))
-        if i is None:
-            base = getattr(value, "base", None)
-            i = None if base is None else arrays.get(id(base))
-        if i is not None:
-            t = tensors[i]
-            # formatted only when the error is raised (this runs for every op); no
-            # reference to the tensor itself (the output would keep itself alive)
-            role = "output 0" if i == len(tensors) - 1 else f"input {i}"
-            found.append((attr, t._vc, t._vc[0], (t.data.dtype, t.data.shape, role, ctx.name)))
-    return tuple(found)
+def _stale_saved_arrays(fn) -> list:
+    """(attribute, error) for every array that ``fn.forward`` saved and that was changed in place
+    since: an array (or a view of the array) of an input or of the output whose version moved.
+    Runs only when some tensor was changed in place after ``fn`` ran (see :func:`_call_backward`)."""
+    _, input_versions, out_counter, out_id = fn.versions
+    changed = {}  # id(array) -> (role, version now, version at forward)
+    for i, (t, then) in enumerate(zip(fn.parents, input_versions)):
+        if t._vc[0] != then:
+            changed[id(t.data)] = (f"input {i}", t._vc[0], then)
+    if out_counter[0] != 0:  # an output starts at version 0
+        changed[out_id] = ("output 0", out_counter[0], 0)
+    stale = []
+    for attr, value in list(fn.__dict__.items()) if changed else ():
+        key = id(value) if id(value) in changed else id(getattr(value, "base", None))
+        if key in changed:
+            role, now, then = changed[key]
+            array = value if getattr(value, "base", None) is None else value.base
+            what = (array.dtype, array.shape, role, fn.name)
+            stale.append((attr, _version_error(_describe_saved(what), now, then)))
+    return stale
 
 
 def _describe_saved(what) -> str:
-    """The error message's words for a saved tensor recorded by :func:`_saved_versions`."""
+    """The error message's words for a saved tensor: (dtype, shape, role, op name)."""
     dtype, shape, role, op = what
     return f"[Tensor {dtype} {list(shape)}], which is {role} of {op},"
 
@@ -255,8 +264,7 @@ for _op in ("add radd sub rsub mul rmul truediv rtruediv pow rpow matmul rmatmul
 def _run_with_saved_checked(fn, grad):
     """``fn.backward(grad)``, with every saved array changed in place since forward replaced by
     a :class:`_StaleArray`; any failure that follows is reported as PyTorch's version error."""
-    stale = [(attr, _version_error(_describe_saved(what), counter[0], version))
-             for attr, counter, version, what in fn.saved_versions if counter[0] != version]
+    stale = _stale_saved_arrays(fn)
     if not stale:
         return fn.backward(grad)
     saved = {attr: fn.__dict__[attr] for attr, _ in stale}
@@ -292,11 +300,14 @@ def topological_order(roots) -> list:
         fn, expanded = stack.pop()
         if expanded:
             order.append(fn)
-        elif id(fn) not in visited:
-            visited.add(id(fn))
+        elif fn not in visited:
+            visited.add(fn)
             stack.append((fn, True))
-            stack.extend((p, False) for p in fn.next_fns if p is not None and id(p) not in visited)
-    return order[::-1]
+            for p in fn.next_fns:
+                if p is not None and p not in visited:
+                    stack.append((p, False))
+    order.reverse()
+    return order
 
 
 def backward(roots, root_grads, retain_graph=False, inputs=None, accumulate=True) -> dict:
@@ -310,25 +321,28 @@ def backward(roots, root_grads, retain_graph=False, inputs=None, accumulate=True
     training starts its all-reduce) while the rest of the walk goes on.
     The graph is freed afterwards unless ``retain_graph``.
     """
-    pending = {}  # id(node) -> [node, summed gradient]; a node is a Function or a leaf tensor
+    pending = {}  # node -> summed gradient so far; a node is a Function or a leaf tensor
     for t, g in zip(roots, root_grads):
         _send(pending, t._ctx or t, g)
     order = topological_order([t._ctx for t in roots if t._ctx is not None])
-    wanted = None if inputs is None else {id(t._ctx or t): t for t in inputs}
+    wanted = None if inputs is None else {t._ctx or t: t for t in inputs}
     early = _edges_into_hooked_leaves(order) if post_hooks_used[0] and accumulate and wanted is None else None
     found = {}
     for fn in order:
-        grad = _run_hooks(fn.grad_hooks, pending.pop(id(fn), (fn, None))[1])
-        if wanted is not None and id(fn) in wanted and grad is not None:
-            found[id(wanted[id(fn)])] = (wanted[id(fn)], grad)
-        for parent, parent_fn, g in zip(fn.parents, fn.next_fns, _call_backward(fn, grad)):
-            if g is not None and parent.requires_grad:
-                _send(pending, parent_fn or parent, g)
+        grad = pending.pop(fn, None)
+        if grad is not None:  # else no gradient reached fn: nothing to pass on
+            if fn.grad_hooks:
+                grad = _run_hooks(fn.grad_hooks, grad)
+            if wanted is not None and fn in wanted:
+                found[id(wanted[fn])] = (wanted[fn], grad)
+            for parent, parent_fn, g in zip(fn.parents, fn.next_fns, _call_backward(fn, grad)):
+                if g is not None and parent.requires_grad:
+                    _send(pending, parent_fn or parent, g)
         if early:
             _accumulate_completed_leaves(fn, early, pending)
-    for leaf, g in pending.values():  # only leaves are left
-        if wanted is None or id(leaf) in wanted:
-            found[id(leaf)] = (leaf, _run_hooks(leaf._hooks["grad"] if leaf._hooks else (), g))
+    for leaf, g in pending.items():  # only leaves are left
+        if wanted is None or leaf in wanted:
+            found[id(leaf)] = (leaf, _run_hooks(leaf._hooks["grad"], g) if leaf._hooks else g)
     if accumulate:
         _accumulate(found.values(), root_grads)
     if not retain_graph:
@@ -355,41 +369,39 @@ def _accumulate_completed_leaves(fn, counts: dict, pending: dict) -> None:
         if parent_fn is None and key in counts:
             counts[key] -= 1
             if counts[key] == 0:
-                entry = pending.pop(key, None)
-                if entry is not None:
-                    parent._accumulate_grad(_run_hooks(parent._hooks["grad"], entry[1]), False)
+                grad = pending.pop(parent, None)
+                if grad is not None:
+                    parent._accumulate_grad(_run_hooks(parent._hooks["grad"], grad), False)
 
 
 def _send(pending: dict, node, grad) -> None:
     """Add ``grad`` to what ``node`` has received so far."""
-    entry = pending.get(id(node))
-    if entry is None:
-        pending[id(node)] = [node, grad]
-    else:
-        entry[1] = entry[1] + grad
+    pending[node] = pending[node] + grad if node in pending else grad
 
 
 def _call_backward(fn, grad) -> tuple:
     """``fn.backward(grad)``, checked: not freed, saved values unchanged, one gradient of the
-    right shape per input; then the backward hooks. No gradient: nothing to pass on."""
-    if grad is None:
-        return ()
+    right shape per input; then the backward hooks."""
     if fn.freed:
         raise RuntimeError(_SECOND_TIME)
     if isinstance(grad, np.generic):  # NumPy turns 0-d results (g * b on 0-d arrays) into scalars
         grad = np.asarray(grad)
-    grads = _run_with_saved_checked(fn, grad) if fn.saved_versions else fn.backward(grad)
+    if fn.versions[0] == inplace_changes[0]:  # nothing changed in place since forward
+        grads = fn.backward(grad)
+    else:
+        grads = _run_with_saved_checked(fn, grad)
     if type(grads) is not tuple:
         grads = (grads,)
     if len(grads) != len(fn.parents):
         raise RuntimeError(f"{fn.name}.backward returned {len(grads)} gradients for {len(fn.parents)} inputs")
     for parent, g in zip(fn.parents, grads):
         if g is not None and g.shape != parent.data.shape:
-            raise RuntimeError(
+            raise RuntimeError(  # a bug in that op's backward, not in the caller's code
                 f"{fn.name}.backward produced a gradient of shape {g.shape} for an input of shape {parent.shape}"
             )
-    for hook in backward_hooks:
-        hook(fn, grads)
+    if backward_hooks:
+        for hook in backward_hooks:
+            hook(fn, grads)
     return grads
 
 

@@ -255,16 +255,18 @@ class Tensor(TensorMaths, TorchMethods, TensorFactories):
         """Add ``grad`` into ``.grad`` (atomically: several threads may share this tensor);
         ``private``: no one else holds this array, so it may become ``.grad`` without a copy.
         Then call the post-accumulate hooks."""
-        if grad.dtype != self.dtype:
-            grad = grad.astype(self.dtype)
+        dtype = self.data.dtype
+        if grad.dtype is not dtype and grad.dtype != dtype:
+            grad = grad.astype(dtype)
             private = True
-        with _GRAD_LOCKS[id(self) % len(_GRAD_LOCKS)]:
+        with _GRAD_LOCKS[id(self) & 63]:  # one of 64 locks, picked by the tensor's identity
             if self.grad is None:
                 self.grad = Tensor._from_array(grad if private else array_module(grad).array(grad, copy=True))
             else:
                 self.grad.data = self.grad.data + grad
-        for hook in tuple(self._hooks["post"]) if self._hooks else ():
-            hook(self)
+        if self._hooks:
+            for hook in tuple(self._hooks["post"]):
+                hook(self)
 
     def register_hook(self, hook) -> RemovableHandle:
         """Call ``hook(grad)`` with the gradient of this tensor (an array shaped like it) each
@@ -304,6 +306,7 @@ class Tensor(TensorMaths, TorchMethods, TensorFactories):
     def _bump_version(self) -> None:
         """Record an in-place change of ``data`` (code that writes into ``data`` calls this)."""
         self._vc[0] += 1
+        autograd.inplace_changes[0] += 1
 
     def _inplace(self, name, op, other=None, copy_old=False, fast=None):
         """Write ``op(old value)`` (a Tensor) into this tensor's array and bump its version.

@@ -42,7 +42,8 @@ class Sum(Function):
         return x.sum(axis=axes, keepdims=keepdims)
 
     def backward(self, g):
-        g = g.reshape(_keepdims_shape(self.in_shape, self.axes))
+        if g.ndim and g.ndim != len(self.in_shape):  # a 0-d g (sum of all) broadcasts as it is
+            g = g.reshape(_keepdims_shape(self.in_shape, self.axes))
         gx = array_module(g).empty(self.in_shape, dtype=g.dtype)
         gx[...] = g  # broadcast (cheaper than broadcast_to(...).copy() for small arrays)
         return (gx,)
