@@ -464,11 +464,11 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=Fal
 
 def Variable(data, requires_grad: bool = False, volatile: bool = False):
     """``autograd.Variable(tensor)``, the pre-2018 PyTorch wrapper: today a Variable is a
-    Tensor, so this returns ``data`` itself (with ``requires_grad`` set when asked), or a new
-    Tensor for arrays and lists."""
-    from .tensor import Tensor
-
-    t = data if isinstance(data, Tensor) else Tensor(data)
+    Tensor, so this returns ``data`` itself (with ``requires_grad`` set when asked). As in
+    PyTorch, ``data`` must be a Tensor: anything else raises TypeError (make one with
+    ``tinygrad_edu.tensor(...)`` first)."""
+    if not (hasattr(data, "_ctx") and hasattr(data, "requires_grad_")):
+        raise TypeError(f"Variable data has to be a tensor, but got {type(data).__name__}")
     if requires_grad:
-        t.requires_grad_(True)
-    return t
+        data.requires_grad_(True)
+    return data

@@ -6,7 +6,7 @@ import pytest
 import tinygrad_edu as tge
 from tinygrad_edu import Tensor
 from tinygrad_edu.backends import numpy_ref
-from tinygrad_edu.ops.attention import causal_self_attention
+from tinygrad_edu.nn.functional import causal_self_attention
 from tinygrad_edu.utils import gradcheck
 
 

@@ -77,5 +77,7 @@ def test_device_objects_behave_like_pytorchs():
     tge.backends.cudnn.deterministic = True
     v = tge.autograd.Variable(X)
     assert v is X
-    w = tge.autograd.Variable(np.ones(2), requires_grad=True)
+    w = tge.autograd.Variable(tge.tensor(np.ones(2)), requires_grad=True)
     assert isinstance(w, Tensor) and w.requires_grad
+    with pytest.raises(TypeError, match="Variable data has to be a tensor, but got ndarray"):
+        tge.autograd.Variable(np.ones(2))

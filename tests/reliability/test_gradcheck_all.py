@@ -323,7 +323,7 @@ def scaled_dot_product_attention_causal():
 @case
 def causal_self_attention_packed():
     # GPT's fused attention (tinygrad_edu.ops.attention): packed qkv (B, T, 3E), 2 heads
-    from tinygrad_edu.ops.attention import causal_self_attention
+    from tinygrad_edu.nn.functional import causal_self_attention
 
     return (lambda qkv: causal_self_attention(qkv, 2), [T(2, 5, 12, seed=31)])
 

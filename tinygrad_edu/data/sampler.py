@@ -10,6 +10,8 @@ import numbers
 
 import numpy as np
 
+from tinygrad_edu import process_world, rng
+
 __all__ = ["Sampler", "SequentialSampler", "RandomSampler", "DistributedSampler"]
 
 
@@ -43,7 +45,6 @@ class RandomSampler(Sampler):
         self.data_source = data_source
 
     def __iter__(self):
-        from tinygrad_edu import rng
         return iter(rng.generator().permutation(len(self.data_source)).tolist())
 
     def __len__(self):
@@ -76,12 +77,12 @@ class DistributedSampler(Sampler):
 
     def __init__(self, dataset, num_replicas=None, rank=None, shuffle=True, seed=0, drop_last=False):
         if num_replicas is None or rank is None:
-            from tinygrad_edu import distributed as dist
-            if not dist.is_initialized():
+            if process_world.group is None:
                 raise RuntimeError("DistributedSampler: give num_replicas and rank, or call "
                                    "tinygrad_edu.distributed.init_process_group() first")
-            num_replicas = dist.get_world_size() if num_replicas is None else num_replicas
-            rank = dist.get_rank() if rank is None else rank
+            group_rank, group_size = process_world.rank_and_size("DistributedSampler")
+            num_replicas = group_size if num_replicas is None else num_replicas
+            rank = group_rank if rank is None else rank
         self.num_replicas = _check_int(num_replicas, "num_replicas", 1)
         self.rank = _check_int(rank, "rank", 0)
         if self.rank >= self.num_replicas:

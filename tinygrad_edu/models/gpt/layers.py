@@ -16,7 +16,6 @@ import numpy as np
 
 from ... import nn
 from ...nn import functional as F
-from ...ops.attention import causal_self_attention
 from ...tensor import Tensor
 from .config import GPT2Config
 
@@ -66,7 +65,7 @@ class GPT2Attention(nn.Module):
         slot = None if cache is None else (cache.buffers[layer], cache.length)
         # attention-probability dropout is not applied (the fused op has none): the model
         # trains with attn_pdrop ignored, and in eval mode the results are exact
-        return self.resid_dropout(self.c_proj(causal_self_attention(qkv, self.n_head, self.scale, cache=slot)))
+        return self.resid_dropout(self.c_proj(F.causal_self_attention(qkv, self.n_head, self.scale, cache=slot)))
 
     def extra_repr(self) -> str:
         return f"n_head={self.n_head}"

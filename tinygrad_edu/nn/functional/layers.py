@@ -6,9 +6,10 @@ import math
 import numpy as np
 
 from ... import rng
-from ...autograd import no_grad
+from ...autograd import is_grad_enabled, no_grad
 from ...device import array_module, is_cupy_array
 from ...ops import nn as NNOps
+from ...ops.attention import CausalSelfAttention
 from ...ops import normalization as NormOps
 from ...tensor import Tensor, where
 from ._checks import _float, _same_device, _same_dtype
@@ -197,3 +198,36 @@ def scaled_dot_product_attention(q, k, v, attn_mask=None, dropout_p: float = 0.0
     return weights @ v
 
 
+def causal_self_attention(qkv, n_head: int, scale: float | None = None, cache=None):
+    """Causal multi-head self-attention of a packed projection: qkv Tensor (B, T, 3E) holding
+    [q | k | v] -> Tensor (B, T, E), each position attending to itself and the ones before it
+    (one fused kernel forward and backward: ``ops.attention.CausalSelfAttention``). ``cache``:
+    (buffer (B, T_max, 3E), start) for generation with a key/value cache, under no_grad.
+
+    Raises ValueError for a qkv that is not 3-D with a last axis divisible by 3 * n_head, a
+    cache buffer of the wrong shape or dtype, or a cache too short for start + T rows;
+    TypeError for a non-float qkv; RuntimeError for a cache while gradients are recorded.
+    """
+    if not isinstance(qkv, Tensor):
+        raise TypeError(f"causal_self_attention: qkv must be a Tensor, got {type(qkv).__name__}")
+    if qkv.dtype not in (np.float32, np.float64):
+        raise TypeError(f"causal_self_attention: qkv must be float32 or float64, got {qkv.dtype}")
+    if isinstance(n_head, bool) or not isinstance(n_head, (int, np.integer)) or n_head < 1:
+        raise ValueError(f"causal_self_attention: n_head must be a positive int, got {n_head!r}")
+    if qkv.ndim != 3 or qkv.shape[-1] % (3 * n_head):
+        raise ValueError(f"causal_self_attention: qkv must be (B, T, 3E) with E divisible by n_head {n_head}, "
+                         f"got shape {qkv.shape}")
+    E = qkv.shape[-1] // 3
+    scale = 1.0 / float(np.sqrt(E // n_head)) if scale is None else float(scale)
+    if cache is not None:
+        buffer, start = cache
+        B, T, _ = qkv.shape
+        if buffer.dtype != qkv.dtype or buffer.ndim != 3 or buffer.shape[0] != B or buffer.shape[2] != 3 * E:
+            raise ValueError(f"causal_self_attention: cache buffer {buffer.shape} {buffer.dtype} does not fit "
+                             f"qkv {qkv.shape} {qkv.dtype}")
+        if not 0 <= start or start + T > buffer.shape[1]:
+            raise ValueError(f"causal_self_attention: cache holds {buffer.shape[1]} positions, "
+                             f"{start} used + {T} new do not fit")
+        if is_grad_enabled() and qkv.requires_grad:
+            raise RuntimeError("causal_self_attention: the key/value cache is for inference; run under tge.no_grad()")
+    return CausalSelfAttention.apply(qkv, n_head=int(n_head), scale=scale, cache=cache)
