@@ -91,6 +91,9 @@ def test_encode_pytorch(benchmark, setup):
     transformers = pytest.importorskip("transformers")
     folder, enc = setup
     model = transformers.AutoModel.from_pretrained(str(folder)).eval()
+    import torch
+
+    torch.set_num_threads(tge.get_num_threads())  # the same thread count as tinygrad_edu's row
     emb = benchmark.pedantic(encode_torch, args=(model, enc), rounds=5, warmup_rounds=1)
     assert emb.shape == (BATCH, 384)
 
@@ -125,6 +128,7 @@ def main() -> int:
               "PyTorch/transformers not installed: no comparison")
         return 0
     hf = transformers.AutoModel.from_pretrained(str(folder)).eval()
+    torch.set_num_threads(tge.get_num_threads())  # the same thread count for both
     ours, theirs = _interleaved([lambda: encode_ours(model, enc), lambda: encode_torch(hf, enc)])
     diff = np.abs(encode_ours(model, enc) - encode_torch(hf, enc)).max()
     print(f"batch {BATCH}x{TOKENS}, threads: tinygrad_edu {tge.get_num_threads()}, torch {torch.get_num_threads()}")

@@ -8,7 +8,10 @@
  * NumPy has no erf, so without this file the exact GELU would call Python's math.erf once
  * per element.  C99's <math.h> has erf (double) and erff (float): one pass over the array
  * computes the whole activation, and the backward pass recomputes Phi and phi from x
- * instead of keeping an extra array alive between the two passes.
+ * instead of keeping an extra array alive between the two passes.  float64 uses libm's erf
+ * and exp; float32 uses tge_normal_cdf_fast / tge_expf_fast (tge_internal.h), branch-free
+ * formulas the compiler turns into vector code (libm's erff is one call per element, about
+ * 20 ns; the vector loop takes 2-4 ns per element), Phi within a relative 3e-7.
  *
  * This file is the worked example of docs/tutorials/08_writing_a_c_kernel.md: it is
  * declared in tge.h, listed in SOURCES of tinygrad_edu/backends/_build.py, wrapped in
@@ -51,7 +54,7 @@ static int tge_gelu_threads(int64_t n)
 
 static inline float gelu_f32(float x)
 {
-    return x * 0.5f * (1.0f + erff(x * (float)TGE_RSQRT2));
+    return x * tge_normal_cdf_fast(x);
 }
 
 static inline double gelu_f64(double x)
@@ -61,8 +64,8 @@ static inline double gelu_f64(double x)
 
 static inline float gelu_grad_f32(float x)
 {
-    const float cdf = 0.5f * (1.0f + erff(x * (float)TGE_RSQRT2));
-    const float pdf = expf(-0.5f * x * x) * (float)TGE_RSQRT2PI;
+    const float cdf = tge_normal_cdf_fast(x);
+    const float pdf = tge_expf_fast(-0.5f * x * x) * (float)TGE_RSQRT2PI;
     return cdf + x * pdf;
 }
 
@@ -75,17 +78,40 @@ static inline double gelu_grad_f64(double x)
 
 /* ---- the entry points: y = gelu(x) and gx = gy * gelu'(x), over n elements ---------- */
 
+/* The float32 loops over one span of elements, as separate functions: TGE_CLONES compiles
+   them for AVX-512 and AVX2 as well, and restrict + omp simd let the compiler turn the
+   branch-free formulas into vector code.  The entry points hand spans to the threads. */
+#define TGE_GELU_SPAN 4096
+
+TGE_CLONES static void gelu_fwd_span_f32(int64_t n, const float *restrict x, float *restrict y)
+{
+#pragma omp simd
+    for (int64_t i = 0; i < n; ++i)
+        y[i] = gelu_f32(x[i]);
+}
+
+TGE_CLONES static void gelu_bwd_span_f32(int64_t n, const float *restrict gy,
+                                         const float *restrict x, float *restrict gx)
+{
+#pragma omp simd
+    for (int64_t i = 0; i < n; ++i)
+        gx[i] = gy[i] * gelu_grad_f32(x[i]);
+}
+
 int tge_gelu_forward_f32(int64_t n, const float *x, int64_t x_len, float *y, int64_t y_len)
 {
     int err = n < 0 ? TGE_EINVAL : tge_gelu_buffer(n, x, x_len);
     if (err == TGE_OK) err = tge_gelu_buffer(n, y, y_len);
     if (err != TGE_OK) return err;
     const int nt = tge_gelu_threads(n);
+    const int64_t spans = n / TGE_GELU_SPAN + (n % TGE_GELU_SPAN != 0);
 #ifdef _OPENMP
 #pragma omp parallel for num_threads(nt) schedule(static)
 #endif
-    for (int64_t i = 0; i < n; ++i)
-        y[i] = gelu_f32(x[i]);
+    for (int64_t s = 0; s < spans; ++s) {
+        const int64_t lo = s * TGE_GELU_SPAN;
+        gelu_fwd_span_f32(tge_min64(TGE_GELU_SPAN, n - lo), x + lo, y + lo);
+    }
     (void)nt;
     return TGE_OK;
 }
@@ -113,11 +139,14 @@ int tge_gelu_backward_f32(int64_t n, const float *gy, int64_t gy_len,
     if (err == TGE_OK) err = tge_gelu_buffer(n, gx, gx_len);
     if (err != TGE_OK) return err;
     const int nt = tge_gelu_threads(n);
+    const int64_t spans = n / TGE_GELU_SPAN + (n % TGE_GELU_SPAN != 0);
 #ifdef _OPENMP
 #pragma omp parallel for num_threads(nt) schedule(static)
 #endif
-    for (int64_t i = 0; i < n; ++i)
-        gx[i] = gy[i] * gelu_grad_f32(x[i]);
+    for (int64_t s = 0; s < spans; ++s) {
+        const int64_t lo = s * TGE_GELU_SPAN;
+        gelu_bwd_span_f32(tge_min64(TGE_GELU_SPAN, n - lo), gy + lo, x + lo, gx + lo);
+    }
     (void)nt;
     return TGE_OK;
 }
