@@ -38,7 +38,38 @@ static int tge_xent_targets(int64_t n, int64_t c, const int64_t *target, int64_t
     return TGE_OK;
 }
 
-#define TGE_XENT_DEFINE(T, SFX, EXP, LOG)                                                  \
+/* One row, as separate functions so that TGE_CLONES compiles them for AVX-512 / AVX2 and
+   the loops (max, sum of exp, the exp of the backward pass) run as vector code; the float
+   exp is tge_expf_fast (libm's expf is one call per element), the log runs once per row. */
+#define TGE_XENT_ROWS(T, SFX, EXP, LOG)                                                    \
+    TGE_CLONES static void xent_log_softmax_row_##SFX(int64_t c, const T *restrict x,       \
+                                                      T *restrict lp)                      \
+    {                                                                                      \
+        T mx = x[0], sum = 0;                                                              \
+        _Pragma("omp simd reduction(max : mx)")                                            \
+        for (int64_t j = 1; j < c; ++j) mx = x[j] > mx ? x[j] : mx;                        \
+        _Pragma("omp simd reduction(+ : sum)")                                             \
+        for (int64_t j = 0; j < c; ++j) {                                                  \
+            lp[j] = x[j] - mx;                                                             \
+            sum += EXP(lp[j]);                                                             \
+        }                                                                                  \
+        const T lse = LOG(sum);                                                            \
+        _Pragma("omp simd")                                                                \
+        for (int64_t j = 0; j < c; ++j) lp[j] -= lse;                                      \
+    }                                                                                      \
+    /* gl = g * exp(lp) (the softmax times the row's gradient; the caller subtracts g at   \
+       the target) */                                                                      \
+    TGE_CLONES static void xent_grad_row_##SFX(int64_t c, const T *restrict lp, T g,       \
+                                               T *restrict gl)                             \
+    {                                                                                      \
+        _Pragma("omp simd")                                                                \
+        for (int64_t j = 0; j < c; ++j) gl[j] = g * EXP(lp[j]);                            \
+    }
+
+TGE_XENT_ROWS(float, f32, tge_expf_fast, logf)
+TGE_XENT_ROWS(double, f64, exp, log)
+
+#define TGE_XENT_DEFINE(T, SFX)                                                            \
     int tge_cross_entropy_forward_##SFX(int64_t n, int64_t c, const T *logits,              \
                                        int64_t logits_len, const int64_t *target,          \
                                        int64_t target_len, int64_t ignore_index, T *logp,  \
@@ -55,17 +86,8 @@ static int tge_xent_targets(int64_t n, int64_t c, const int64_t *target, int64_t
             return TGE_OK;                                                                 \
         }                                                                                  \
         for (int64_t i = 0; i < n; ++i) {                                                  \
-            const T *x = logits + i * c;                                                   \
             T *lp = logp + i * c;                                                          \
-            T mx = x[0];                                                                   \
-            for (int64_t j = 1; j < c; ++j) mx = x[j] > mx ? x[j] : mx;                    \
-            T sum = 0;                                                                     \
-            for (int64_t j = 0; j < c; ++j) {                                              \
-                lp[j] = x[j] - mx;                                                         \
-                sum += EXP(lp[j]);                                                         \
-            }                                                                              \
-            const T lse = LOG(sum);                                                        \
-            for (int64_t j = 0; j < c; ++j) lp[j] -= lse;                                  \
+            xent_log_softmax_row_##SFX(c, logits + i * c, lp);                             \
             losses[i] = target[i] == ignore_index ? (T)0 : -lp[target[i]];                 \
         }                                                                                  \
         return TGE_OK;                                                                     \
@@ -90,12 +112,11 @@ static int tge_xent_targets(int64_t n, int64_t c, const int64_t *target, int64_t
                 for (int64_t j = 0; j < c; ++j) gl[j] = 0;                                 \
                 continue;                                                                  \
             }                                                                              \
-            for (int64_t j = 0; j < c; ++j) gl[j] = EXP(lp[j]);                            \
-            gl[target[i]] -= 1;                                                            \
-            for (int64_t j = 0; j < c; ++j) gl[j] *= g[i];                                 \
+            xent_grad_row_##SFX(c, lp, g[i], gl);                                          \
+            gl[target[i]] -= g[i];                                                         \
         }                                                                                  \
         return TGE_OK;                                                                     \
     }
 
-TGE_XENT_DEFINE(float, f32, expf, logf)
-TGE_XENT_DEFINE(double, f64, exp, log)
+TGE_XENT_DEFINE(float, f32)
+TGE_XENT_DEFINE(double, f64)
