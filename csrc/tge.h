@@ -461,6 +461,17 @@ int tge_dropout_f32(int64_t n, const float *x, int64_t x_len, int64_t seed, int6
 int tge_dropout_f64(int64_t n, const double *x, int64_t x_len, int64_t seed, int64_t threshold,
                     double scale, double *y, int64_t y_len);
 
+/* ---- the gradient of an embedding lookup (embedding.c) ----
+   gw (num_embeddings, dim) = 0, then gw[ids[i], :] += g[i, :] for i < n (in order), and the
+   row padding_idx zeroed when 0 <= padding_idx < num_embeddings (pass -1 for none).
+   TGE_EINDEX (nothing written) for an id outside [0, num_embeddings). */
+int tge_embedding_backward_f32(int64_t n, int64_t dim, int64_t num_embeddings,
+                               const int64_t *ids, int64_t ids_len, const float *g,
+                               int64_t g_len, int64_t padding_idx, float *gw, int64_t gw_len);
+int tge_embedding_backward_f64(int64_t n, int64_t dim, int64_t num_embeddings,
+                               const int64_t *ids, int64_t ids_len, const double *g,
+                               int64_t g_len, int64_t padding_idx, double *gw, int64_t gw_len);
+
 /* ---- cdef-end ---- */
 
 #endif /* TGE_H */

@@ -12,7 +12,7 @@ import numpy as np
 
 from .. import rng
 from ..autograd import Function
-from ..device import array_module, scatter_add
+from ..device import array_module
 from .elementwise import stable_sigmoid, unbroadcast
 from ..backends import kernels_for
 
@@ -70,12 +70,10 @@ class Embedding(Function):
         return weight[ids]
 
     def backward(self, g):
-        xp = array_module(g)
-        gw = xp.zeros(self.shape, dtype=g.dtype)
-        scatter_add(gw, self.ids.reshape(-1), g.reshape(self.ids.size, self.shape[1]))
-        if self.padding_idx is not None:
-            gw[self.padding_idx] = 0
-        return (gw,)
+        ids = self.ids.reshape(-1).astype(np.int64, copy=False)
+        padding = -1 if self.padding_idx is None else self.padding_idx % self.shape[0]
+        return (kernels_for(g).embedding_backward(ids, g.reshape(ids.size, self.shape[1]),
+                                                  self.shape[0], padding),)
 
 
 class LayerNorm(Function):

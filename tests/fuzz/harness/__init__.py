@@ -55,6 +55,7 @@ from .dense import (
     gen_elementwise, gen_matmul, gen_pool)
 from .fused import check_lstm, check_optim, check_xent, gen_lstm, gen_optim, gen_xent
 from .gru import check_gru, check_raw_gru, gen_gru, gen_raw_gru
+from .embedding import check_embedding, check_raw_embedding, gen_embedding, gen_raw_embedding
 from .batch_norm import check_batch_norm, check_raw_batch_norm, gen_batch_norm, gen_raw_batch_norm
 from .norm_dropout import (
     check_dropout, check_layer_norm, check_raw_dropout, check_raw_layer_norm, gen_dropout,
@@ -101,9 +102,11 @@ TARGETS = {t.name: t for t in (
     Target("layer_norm", gen_layer_norm, check_layer_norm,
            ("layer_norm_forward", "layer_norm_backward"), 2),
     Target("dropout", gen_dropout, check_dropout, ("dropout",), 1),
+    Target("embedding", gen_embedding, check_embedding, ("embedding_backward",), 1),
     Target("raw_layer_norm", gen_raw_layer_norm, check_raw_layer_norm,
            ("layer_norm_forward", "layer_norm_backward"), 2),
     Target("raw_dropout", gen_raw_dropout, check_raw_dropout, ("dropout",), 1),
+    Target("raw_embedding", gen_raw_embedding, check_raw_embedding, ("embedding_backward",), 1),
     Target("invalid_optim", gen_invalid_optim, check_invalid_optim, (), 1),
     Target("invalid", gen_invalid, check_invalid, (), 2),
     Target("raw_gemm", gen_raw_gemm, check_raw_gemm, ("matmul",), 2),
