@@ -14,9 +14,10 @@
  * 20 ns; the vector loop takes 2-4 ns per element), Phi within a relative 3e-7.
  *
  * This file is the worked example of docs/tutorials/08_writing_a_c_kernel.md: it is
- * declared in tge.h, listed in SOURCES of tinygrad_edu/backends/_build.py, wrapped in
- * tinygrad_edu/backends/c.py (numpy_ref.py holds its NumPy twin) and called by the GELU
- * Function in tinygrad_edu/ops/elementwise.py.
+ * declared in tge.h, found by the build as one of csrc/*.c, reached through the generic
+ * elementwise wrapper of tinygrad_edu/backends/c/ (its NumPy twin is
+ * backends/numpy_ref/activation.py) and called by the GELU Function in
+ * tinygrad_edu/ops/elementwise.py.
  *
  * The work is elementwise, so there is no blocking to do: the loop is the reference loop,
  * split into contiguous ranges over threads when the array is large enough.  Results do
