@@ -2,6 +2,7 @@
 
     python benches/threads_under_load.py                 # CNN steps, 4 runs, ~1 minute
     python benches/threads_under_load.py --model mlp --steps 40
+    python benches/threads_under_load.py --model transformer --steps 10
     python benches/threads_under_load.py --env OMP_WAIT_POLICY=active TGE_ADAPTIVE_THREADS=0
 
 Each run is a fresh process pinned to two CPUs (the first two this process may use), so
@@ -36,19 +37,29 @@ def _worker(model: str, steps: int, threads: int) -> dict:
     tge.set_num_threads(threads)
     tge.manual_seed(0)
     rng = np.random.default_rng(0)
+    loss_fn = F.cross_entropy
     if model == "cnn":
         net = models.CNN()
         x = tge.Tensor(rng.random((64, 1, 28, 28), dtype=np.float32))
+    elif model == "transformer":  # the benchmark's transformer classifier case
+        from tinygrad_edu.bench import cases
+
+        net, loss_fn = cases._tge_model("transformer")
+        data = cases._data("transformer")
+        x = tge.Tensor(data["ids"])
+        y = tge.Tensor(data["y"])
     else:
         net = models.MLP(784, hidden=(512, 512), out_features=10)
         x = tge.Tensor(rng.random((256, 784), dtype=np.float32))
-    y = tge.Tensor(rng.integers(0, 10, len(x)))
+    if model != "transformer":
+        y = tge.Tensor(rng.integers(0, 10, len(x)))
+    net.train()
     opt = optim.Adam(net.parameters(), lr=1e-3)
     times = []
     for i in range(steps + 3):
         t0 = time.perf_counter()
         opt.zero_grad()
-        loss = F.cross_entropy(net(x), y)
+        loss = loss_fn(net(x), y)
         loss.backward()
         opt.step()
         if i >= 3:  # warm-up: allocator, thread pool
@@ -63,7 +74,7 @@ def _hog(cpu: int) -> subprocess.Popen:
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--model", choices=("cnn", "mlp"), default="cnn")
+    parser.add_argument("--model", choices=("cnn", "mlp", "transformer"), default="cnn")
     parser.add_argument("--steps", type=int, default=20)
     parser.add_argument("--env", nargs="*", default=[], metavar="NAME=VALUE")
     parser.add_argument("--worker", type=int, default=0, help=argparse.SUPPRESS)
