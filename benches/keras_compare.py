@@ -25,6 +25,14 @@ interpreter given by --tf-python (its own environment, e.g. a venv with
 tensorflow-cpu==2.21.0), as a subprocess that gets the data through a temporary .npz file;
 with --rounds > 1 the two implementations alternate, model by model.
 
+Accuracy over seeds: one epoch's accuracy swings by several points with the seed (the
+initial weights and the shuffling), in both libraries, so a single run cannot tell whether
+two implementations train alike. ``--seeds 0,1,2,3,4`` (or ``--seeds 5``: seeds 0-4) runs
+each model once per seed in both, with the same seed on each side
+(``keras.utils.set_random_seed`` before the model is built; the data and its train/test
+split stay fixed), and prints the accuracy as mean +- standard deviation over the seeds
+(sample standard deviation) with every seed's value; the time column is then the best run.
+
 Data: ``--data`` (default ../shared/data) holds mnist/ and rt-polarity/; ``--limit N`` trains
 on the first N samples only (a quick run).
 """
@@ -107,10 +115,13 @@ def build(keras, name: str, vocab: int):
     return model
 
 
-def run_epoch(keras, name: str, arrays, vocab: int, epochs: int = 1) -> dict:
+def run_epoch(keras, name: str, arrays, vocab: int, epochs: int = 1, seed: int | None = None) -> dict:
     """Warm up on two batches, time ``epochs`` epochs, evaluate: {"seconds" (per epoch),
-    "accuracy", "loss"}."""
+    "accuracy", "loss", "seed"}. ``seed``: ``keras.utils.set_random_seed(seed)`` first
+    (weights and shuffling); None continues the generator where it stands."""
     x, y, x_test, y_test = arrays
+    if seed is not None:
+        keras.utils.set_random_seed(seed)
     # the warm-up sees a full batch and the epoch's last, partial one, so that TensorFlow has
     # traced its step for both batch shapes before the clock starts
     warm = 2 * BATCH + len(x) % BATCH
@@ -121,7 +132,7 @@ def run_epoch(keras, name: str, arrays, vocab: int, epochs: int = 1) -> dict:
     model.fit(x, y, batch_size=BATCH, epochs=epochs, verbose=0, shuffle=True)
     seconds = (time.perf_counter() - start) / epochs
     loss, acc = model.evaluate(x_test, y_test, batch_size=256, verbose=0)
-    return {"seconds": seconds, "accuracy": float(acc), "loss": float(loss)}
+    return {"seconds": seconds, "accuracy": float(acc), "loss": float(loss), "seed": seed}
 
 
 # ---------------------------------------------------------------------------- TensorFlow worker
@@ -142,9 +153,10 @@ def tf_worker(npz_path: str) -> None:
     for line in sys.stdin:
         if not line.strip():
             continue
-        name, epochs = line.split()
+        name, epochs, seed = line.split()
         arrays = tuple(data[f"{name}_{i}"] for i in range(4))
-        print(json.dumps(run_epoch(tf.keras, name, arrays, vocab, int(epochs))), flush=True)
+        seed = None if seed == "-" else int(seed)
+        print(json.dumps(run_epoch(tf.keras, name, arrays, vocab, int(epochs), seed)), flush=True)
 
 
 class TFProcess:
@@ -165,8 +177,8 @@ class TFProcess:
             raise RuntimeError("the TensorFlow worker stopped (see its messages above)")
         return line
 
-    def run(self, name: str, epochs: int) -> dict:
-        self.proc.stdin.write(f"{name} {epochs}\n")
+    def run(self, name: str, epochs: int, seed: int | None = None) -> dict:
+        self.proc.stdin.write(f"{name} {epochs} {'-' if seed is None else seed}\n")
         self.proc.stdin.flush()
         return json.loads(self._line())
 
@@ -174,6 +186,44 @@ class TFProcess:
         self.proc.stdin.close()
         self.proc.wait(timeout=60)
         self.tmp.cleanup()
+
+
+def parse_seeds(text: str | None) -> list:
+    """--seeds: None -> [None] (one run, the generator seeded once at the start);
+    "5" -> [0, 1, 2, 3, 4]; "3,7,11" -> [3, 7, 11]."""
+    if text is None:
+        return [None]
+    parts = [p for p in text.split(",") if p.strip()]
+    if len(parts) == 1 and "," not in text:
+        count = int(parts[0])
+        if count < 1:
+            raise SystemExit(f"--seeds: a count must be >= 1, got {count}")
+        return list(range(count))
+    return [int(p) for p in parts]
+
+
+def mean_std(values) -> tuple:
+    """(mean, sample standard deviation) of ``values`` (std 0.0 for a single value)."""
+    a = np.asarray(values, dtype=np.float64)
+    return float(a.mean()), float(a.std(ddof=1)) if a.size > 1 else 0.0
+
+
+def print_seed_table(names, results, seeds, epochs) -> None:
+    """Accuracy after ``epochs`` epoch(s): mean +- std over the seeds, then every run."""
+    print(f"accuracy after {epochs} epoch(s) over seeds {seeds} (mean +- sample std; every run below)")
+    print(f"{'model':6} {'impl':4} {'n':>3} {'mean':>7} {'std':>7}  runs")
+    for name in names:
+        for impl in ("tge", "tf"):
+            runs = results[name][impl]
+            if not runs:
+                continue
+            mean, std = mean_std([r["accuracy"] for r in runs])
+            each = " ".join(f"{r['seed']}:{r['accuracy']:.4f}" for r in runs)
+            print(f"{name:6} {impl:4} {len(runs):3d} {mean:7.4f} {std:7.4f}  {each}")
+        if results[name]["tf"]:
+            diff = mean_std([r["accuracy"] for r in results[name]["tge"]])[0] - \
+                mean_std([r["accuracy"] for r in results[name]["tf"]])[0]
+            print(f"{name:6} tge - tf mean: {diff:+.4f}")
 
 
 def main(argv=None) -> int:
@@ -184,6 +234,9 @@ def main(argv=None) -> int:
     parser.add_argument("--rounds", type=int, default=1)
     parser.add_argument("--epochs", type=int, default=1, help="epochs per run (time is per epoch)")
     parser.add_argument("--limit", type=int, default=None, help="train on the first N samples only")
+    parser.add_argument("--seeds", default=None,
+                        help="comma-separated seeds (or a count N: seeds 0..N-1): one run per seed in both "
+                             "implementations, accuracy reported as mean +- std over them")
     parser.add_argument("--json", help="also write the results here")
     parser.add_argument("--tf-worker", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
@@ -199,12 +252,14 @@ def main(argv=None) -> int:
     data = load_data(args.data, args.limit)
     tf = TFProcess(args.tf_python, data) if args.tf_python else None
     names = [m for m in args.models.split(",") if m]
+    seeds = parse_seeds(args.seeds)
     results = {name: {"tge": [], "tf": []} for name in names}
     for _ in range(args.rounds):
-        for name in names:
-            results[name]["tge"].append(run_epoch(keras, name, data[name], data["vocab"], args.epochs))
-            if tf is not None:
-                results[name]["tf"].append(tf.run(name, args.epochs))
+        for seed in seeds:
+            for name in names:
+                results[name]["tge"].append(run_epoch(keras, name, data[name], data["vocab"], args.epochs, seed))
+                if tf is not None:
+                    results[name]["tf"].append(tf.run(name, args.epochs, seed))
     if tf is not None:
         tf.close()
     print(f"backend {tge.backend()}, 1 thread, batch {BATCH}, one epoch of {', '.join(f'{n}: {len(data[n][0])}' for n in names)} samples"
@@ -221,6 +276,8 @@ def main(argv=None) -> int:
         else:
             line += f" {'-':>8} {'-':>7} {acc:8.4f} {'-':>8}"
         print(line)
+    if args.seeds is not None:
+        print_seed_table(names, results, seeds, args.epochs)
     if args.json:
         with open(args.json, "w") as f:
             json.dump(results, f, indent=1)

@@ -44,7 +44,7 @@ def rand(rng, *shape, dtype=np.float32, scale=1.0):
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("reverse", [False, True])
-@pytest.mark.parametrize("steps,batch,hidden", [(1, 1, 1), (7, 5, 6), (12, 3, 33)])
+@pytest.mark.parametrize("steps,batch,hidden", [(1, 1, 1), (7, 5, 6), (12, 3, 33), (3, 0, 5)])
 def test_lstm_kernel_matches_numpy_twin(dtype, reverse, steps, batch, hidden):
     rng = np.random.default_rng(steps * 100 + hidden)
     xw = rand(rng, steps, batch, 4 * hidden, dtype=dtype, scale=2.0)
@@ -60,6 +60,34 @@ def test_lstm_kernel_matches_numpy_twin(dtype, reverse, steps, batch, hidden):
         for a, b in zip(got, expect):
             assert a.shape == b.shape and a.dtype == b.dtype
             np.testing.assert_allclose(a, b, **TOL[dtype])
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("reverse", [False, True])
+@pytest.mark.parametrize("threads", [1, 2])
+@pytest.mark.parametrize("steps,batch,hidden", [(3, 40, 100), (3, 70, 10)])
+def test_lstm_kernel_packed_weight_paths(dtype, reverse, threads, steps, batch, hidden):
+    """The kernel packs W_hh once per call for its per-step products: check the shapes
+    where that matters against the NumPy twin: H = 100 (backward's depth 4H = 400 is two
+    of the GEMM's depth blocks), a batch split over two threads (each packs its own copy),
+    and H = 10 (backward's product is thin, 70 x 10: the ordinary GEMM path)."""
+    rng = np.random.default_rng(hidden + batch)
+    xw = rand(rng, steps, batch, 4 * hidden, dtype=dtype)
+    w_hh = rand(rng, 4 * hidden, hidden, dtype=dtype, scale=0.1)
+    h0, c0 = rand(rng, batch, hidden, dtype=dtype), rand(rng, batch, hidden, dtype=dtype)
+    g_out, g_cn = rand(rng, steps, batch, hidden, dtype=dtype), rand(rng, batch, hidden, dtype=dtype)
+    previous = tge.get_num_threads()
+    tge.set_num_threads(threads)
+    try:
+        got = ck.lstm_forward(xw, w_hh, h0, c0, reverse)
+        got_b = ck.lstm_backward(w_hh, h0, c0, *got, g_out, g_cn, reverse)
+    finally:
+        tge.set_num_threads(previous)
+    want = ref.lstm_forward(xw, w_hh, h0, c0, reverse)
+    for a, b in zip(got, want):
+        np.testing.assert_allclose(a, b, **TOL[dtype])
+    for a, b in zip(got_b, ref.lstm_backward(w_hh, h0, c0, *want, g_out, g_cn, reverse)):
+        np.testing.assert_allclose(a, b, **TOL[dtype])
 
 
 def test_lstm_kernel_refuses_bad_shapes():
