@@ -57,8 +57,8 @@ static int tge_xent_targets(int64_t n, int64_t c, const int64_t *target, int64_t
         _Pragma("omp simd")                                                                \
         for (int64_t j = 0; j < c; ++j) lp[j] -= lse;                                      \
     }                                                                                      \
-    /* gl = g * exp(lp) (the softmax times the row's gradient; the caller subtracts g at   \
-       the target) */                                                                      \
+    /* gl = g * exp(lp) (the softmax times the row's gradient; the caller sets the target's \
+       element to g (exp(lp) - 1)) */                                                      \
     TGE_CLONES static void xent_grad_row_##SFX(int64_t c, const T *restrict lp, T g,       \
                                                T *restrict gl)                             \
     {                                                                                      \
@@ -68,6 +68,9 @@ static int tge_xent_targets(int64_t n, int64_t c, const int64_t *target, int64_t
 
 TGE_XENT_ROWS(float, f32, tge_expf_fast, logf)
 TGE_XENT_ROWS(double, f64, exp, log)
+
+static inline float xent_exp_f32(float x) { return tge_expf_fast(x); }
+static inline double xent_exp_f64(double x) { return exp(x); }
 
 #define TGE_XENT_DEFINE(T, SFX)                                                            \
     int tge_cross_entropy_forward_##SFX(int64_t n, int64_t c, const T *logits,              \
@@ -113,7 +116,8 @@ TGE_XENT_ROWS(double, f64, exp, log)
                 continue;                                                                  \
             }                                                                              \
             xent_grad_row_##SFX(c, lp, g[i], gl);                                          \
-            gl[target[i]] -= g[i];                                                         \
+            /* g (p - 1), not g p - g: the same value, and inf (not NaN) for an infinite g */ \
+            gl[target[i]] = g[i] * (xent_exp_##SFX(lp[target[i]]) - 1);                   \
         }                                                                                  \
         return TGE_OK;                                                                     \
     }

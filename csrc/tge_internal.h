@@ -132,24 +132,28 @@ int tge_gemm_bsrc_f64(int64_t m, int64_t n, int64_t k, const double *a, int64_t 
                       int trans_a, const tge_bsrc_f64 *bsrc, double *c, int64_t ldc,
                       int accumulate, int nthreads);
 
-/* ---- exp(x) in a form the compiler vectorises, float32 (attention.c, gelu_tanh.c) ----
+/* ---- exp(x) in a form the compiler vectorises, float32 (attention, GELU, GRU, loss) ----
    exp(x) = 2^k exp(r), k = round(x / ln 2), r = x - k ln 2 in [-ln2/2, ln2/2] (ln 2 split in
    two parts so that k ln 2 is exact), exp(r) by its Taylor polynomial of degree 6 (relative
-   error below 2e-7 there).  x is clamped to [-87.3, 88]: below, the result is 0 (exp would
-   be below the smallest normal float), above, exp(88) ~ 1.7e38; NaN stays NaN.  libm's expf is one call per
-   element, which no loop can vectorise without -ffast-math. */
+   error below 2e-7 there).  2^k is applied as two powers of two, 2^(k/2) and 2^(k - k/2),
+   each a normal float, so results down to the subnormal range (exp(-103.9) ~ 1e-45) come
+   out as libm's do instead of 0.  x is clamped to [-104, 88]: below, the result is 0,
+   above, exp(88) ~ 1.7e38; NaN stays NaN.  libm's expf is one call per element, which no
+   loop can vectorise without -ffast-math. */
 static inline float tge_expf_fast(float x)
 {
-    const float lo = -87.33654f, hi = 88.0f;
+    const float lo = -104.0f, hi = 88.0f;
     float xc = x > lo ? x : lo; /* also maps NaN to lo: no NaN reaches the integer cast */
     xc = xc < hi ? xc : hi;
     const float kf = (xc * 1.44269504f + 12582912.0f) - 12582912.0f; /* round to nearest */
     const float r = (xc - kf * 0.693359375f) - kf * -2.12194440e-4f;
     const float poly = 1.0f + r * (1.0f + r * (0.5f + r * (1.0f / 6 + r * (1.0f / 24 +
                        r * (1.0f / 120 + r * (1.0f / 720))))));
-    union { int32_t i; float f; } two_k;
-    two_k.i = ((int32_t)kf + 127) << 23;
-    const float y = poly * two_k.f;
+    const int32_t k = (int32_t)kf, k_half = k / 2; /* k in [-150, 127]: halves are normal */
+    union { int32_t i; float f; } two_a, two_b;
+    two_a.i = (k_half + 127) << 23;
+    two_b.i = (k - k_half + 127) << 23;
+    const float y = (poly * two_a.f) * two_b.f;
     return x != x ? x : (x > lo ? y : 0.0f);
 }
 
