@@ -12,6 +12,12 @@
  * values it meets at each output position.  The plain loop nests they compute are
  * written above each function in conv_impl.inc, which holds the code for one element
  * type and is included below twice.
+ *
+ * On CPUs with AVX-512 most shapes take the direct path instead (conv_direct.inc,
+ * conv_direct_input.inc, conv_wide.inc, micro-kernel conv_dkernel.inc): no im2col
+ * matrix, the micro-kernel reads the image itself, the output channels run along the
+ * vector lanes.  It is chosen per call from the shape (TGE_CONV=im2col turns it off);
+ * both paths compute the reference loop nests, in different orders of addition.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -79,6 +85,15 @@ static int64_t tge_conv2d_group(const tge_conv2d_params *p, int64_t cols_per_ima
     const int64_t groups = (p->n + g - 1) / g;
     return (p->n + groups - 1) / groups;
 }
+
+/* The direct convolutions of conv_direct.inc (AVX-512 micro-kernels, chosen at run time):
+   compiled on x86-64 with GCC or Clang, as the GEMM's dispatch is. */
+#if (defined(__x86_64__) || defined(__i386__)) && defined(__GNUC__) && \
+    !defined(TGE_NO_X86_DISPATCH)
+#define TGE_CONV_DIRECT 1
+#else
+#define TGE_CONV_DIRECT 0
+#endif
 
 #define T float
 #define TI int32_t /* the signed integer as wide as T (shuffle masks) */
