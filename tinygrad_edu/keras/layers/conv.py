@@ -199,14 +199,23 @@ class MaxPooling2D(_Pooling2D):
     """
 
     def call(self, x, training=False):
-        x = _as_float(x).permute(0, 3, 1, 2)                       # (N, C, H, W)
+        return self._pool_nchw(_as_float(x).permute(0, 3, 1, 2)).permute(0, 2, 3, 1)
+
+    def _pool_nchw(self, x):
+        """The pooling in the kernel's layout: (N, C, H, W) -> (N, C, OH, OW)."""
         if self.padding == "same":
             (top, bottom), (left, right) = (_same_padding(size, k, s) for size, k, s in
                                             zip(x.shape[2:], self.pool_size, self.strides))
             if top or bottom or left or right:
                 x = x.pad(((0, 0), (0, 0), (top, bottom), (left, right)), value=-np.inf)
-        y = F.max_pool2d(x, self.pool_size, self.strides)
-        return y.permute(0, 2, 3, 1)
+        return F.max_pool2d(x, self.pool_size, self.strides)
+
+    def after_relu_conv(self, conv, x):
+        """``self(conv(x))`` for a Conv2D whose activation is relu, computed as the pooling of
+        the convolution, then the relu: the same values and gradients (the max of a window
+        commutes with the monotone relu, and both pass NaN on), with the relu's two passes
+        on a quarter of the values for 2x2 windows. (N, H, W, C) -> (N, OH, OW, filters)."""
+        return self._pool_nchw(conv._conv_nchw(x)).relu().permute(0, 2, 3, 1)
 
 
 class AveragePooling2D(_Pooling2D):

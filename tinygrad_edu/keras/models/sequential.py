@@ -159,9 +159,15 @@ class Sequential(Model):
         if not self.built:
             self.build((None,) + tuple(x.shape[1:]))
         self._check_model_input(x.shape)
-        mask = None
-        for layer in self._layers[:-1]:
+        mask, layers, i = None, self._layers[:-1], 0
+        while i < len(layers):
+            layer = layers[i]
+            if mask is None and i + 1 < len(layers) and _relu_conv_then_max_pool(layer, layers[i + 1]):
+                # Conv2D(activation="relu") then MaxPooling2D: pool first, then the relu (exact)
+                x, i = layers[i + 1].after_relu_conv(layer, layer._prepare(x)), i + 2
+                continue
             x, mask = layer(x, training=training, mask=mask), layer.compute_mask(x, mask)
+            i += 1
         last = self._layers[-1]
         if isinstance(last, _ActivationLayer):
             x = last._prepare(x)
@@ -171,3 +177,13 @@ class Sequential(Model):
 
     def call(self, x, training=False, mask=None):
         return self._forward_for_loss([x if isinstance(x, Tensor) else _as_tensor(x)], training)[0][0]
+
+
+def _relu_conv_then_max_pool(layer, following) -> bool:
+    """The library's own Conv2D with the relu activation, followed by its MaxPooling2D (a
+    subclass may change call, so exact classes only)."""
+    from .. import activations
+    from ..layers.conv import Conv2D, MaxPooling2D
+
+    return (type(layer) is Conv2D and type(following) is MaxPooling2D
+            and layer.activation is activations.relu)
