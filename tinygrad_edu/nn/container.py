@@ -3,7 +3,11 @@ from __future__ import annotations
 
 from collections import OrderedDict
 
+from .activation import ReLU
+from .functional.conv import linear_relu
+from .linear import Linear
 from .module import Module
+from .pooling import MaxPool2d
 
 __all__ = ["Sequential", "ModuleList", "ModuleDict"]
 
@@ -121,11 +125,6 @@ class Sequential(_IndexedModules):
         #   (max commutes with the monotone relu, and both propagate NaN): the ReLU's two
         #   passes touch a quarter of the values (2x2);
         # * Linear then ReLU (not followed by a pool) runs as one node, F.linear_relu.
-        from .activation import ReLU
-        from .functional.conv import linear_relu
-        from .linear import Linear
-        from .pooling import MaxPool2d
-
         mods = list(self._modules.values())
         i, n = 0, len(mods)
         while i < n:
