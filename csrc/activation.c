@@ -14,7 +14,7 @@
  * 20 ns; the vector loop takes 2-4 ns per element), Phi within a relative 3e-7.
  *
  * This file is the worked example of docs/tutorials/08_writing_a_c_kernel.md: it is
- * declared in tge.h, found by the build as one of csrc/*.c, reached through the generic
+ * declared in tge.h, found by the build among the .c files of csrc, reached through the generic
  * elementwise wrapper of tinygrad_edu/backends/c/ (its NumPy twin is
  * backends/numpy_ref/activation.py) and called by the GELU Function in
  * tinygrad_edu/ops/elementwise.py.
