@@ -47,6 +47,8 @@ class TensorMaths:
     def _operand(self, other) -> "TensorMaths":
         """``other`` as a Tensor on this device; Python/NumPy scalars take this tensor's dtype."""
         if isinstance(other, TensorMaths):
+            if type(other.data) is type(self.data) is np.ndarray:
+                return other  # both on the CPU: the common case, without the device lookups
             if other.device != self.device:
                 raise ValueError(
                     f"tensors on different devices: {self.device} {self.shape} and "
@@ -65,7 +67,7 @@ class TensorMaths:
     def _binary(self, other, fn, reverse=False):
         b = self._operand(other)
         a = self
-        if a.dtype != b.dtype:
+        if a.data.dtype is not b.data.dtype and a.dtype != b.dtype:
             a, b = _promote(a, b)
         return fn.apply(b, a) if reverse else fn.apply(a, b)
 
@@ -229,6 +231,8 @@ class TensorMaths:
     # Every reduction takes NumPy's ``axis=``/``keepdims=`` and PyTorch's ``dim=``/``keepdim=``.
     def sum(self, axis=None, keepdims=False, *, dim=None, keepdim=None, dtype=None):
         """Sum over ``axis`` (int, tuple or None for all)."""
+        if axis is None and dim is None and dtype is None and not keepdims and not keepdim:
+            return R.Sum.apply(self, axes=tuple(range(self.data.ndim)))  # loss.sum(): the common call
         x = self if dtype is None else self.astype(dtype)
         return x._reduce(R.Sum, _axis(axis, dim), _keep(keepdims, keepdim), "sum")
 

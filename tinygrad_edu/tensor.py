@@ -235,6 +235,8 @@ class Tensor(TensorMaths, TorchMethods, TensorFactories):
                     f"{caller}: grad can be omitted only for a one-element output, "
                     f"this one has shape {self.shape}; pass grad= of that shape"
                 )
+            if type(self.data) is np.ndarray and self.data.ndim == 0:
+                return np.array(1, dtype=self.data.dtype)  # a scalar loss: the common case
             return array_module(self.data).ones(self.shape, dtype=self.dtype)
         if isinstance(grad, Tensor):
             if grad.device != self.device:
