@@ -163,6 +163,8 @@ class _Loss(Function):
             return g
         if self.reduction == "mean":
             g = g / g.dtype.type(max(self.count, 1)) if self.count else g * g.dtype.type(np.nan)
+        if xp is np and g.ndim == 0:  # the loss was reduced to one value: every element gets it
+            return xp.full(self.loss_shape, g, dtype=g.dtype)
         return xp.broadcast_to(g, self.loss_shape)
 
 

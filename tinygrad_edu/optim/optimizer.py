@@ -304,6 +304,10 @@ class Optimizer:
     def _grad_array(p: Tensor):
         """``p.grad`` as an array of p's shape, dtype and device (checked)."""
         g = p.grad.data if isinstance(p.grad, Tensor) else p.grad
+        pdata = p.data
+        if type(g) is np.ndarray and type(pdata) is np.ndarray and g.shape == pdata.shape \
+                and g.dtype is pdata.dtype:
+            return g  # the common case: a CPU gradient as the backward pass made it
         if tuple(g.shape) != p.shape:
             raise ValueError(f"optimizer: parameter of shape {p.shape} has a gradient of shape {tuple(g.shape)}")
         if device_of(g) != p.device:
