@@ -179,8 +179,8 @@ def _elementwise_check(op, twin):
         if not kwargs and len(args) == len(names) and type(args[0]) is np.ndarray:
             # the common call, fast: NumPy arrays of one float dtype and one shape
             dtype, shape = args[0].dtype, args[0].shape
-            if dtype in _FLOAT_DTYPES and all(type(a) is np.ndarray and a.dtype is dtype and
-                                              a.shape == shape for a in args[1:]):
+            if dtype in _FLOAT_DTYPES and (len(args) == 1 or all(
+                    type(a) is np.ndarray and a.dtype is dtype and a.shape == shape for a in args[1:])):
                 return args
         if kwargs:
             args = tuple(inspect.signature(twin).bind(*args, **kwargs).arguments.values())
