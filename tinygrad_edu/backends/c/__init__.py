@@ -217,8 +217,7 @@ def elementwise(name: str):
         args = [out.size]
         for a in arrays:
             a = _contiguous(a)
-            args.append(_ptr(a, ctype))
-            args.append(a.size)
+            args += [_ptr(a, ctype), a.size]
         if (name, ctype) not in _LAYOUT_OK:
             if len(ffi.typeof(fn).args) != len(args) + 2:
                 raise RuntimeError(f"{name}: tge_{name} in csrc/tge.h does not have the elementwise "
