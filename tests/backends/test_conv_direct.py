@@ -123,3 +123,17 @@ def test_direct_input_gradient_of_the_cnn_layers_vs_torch(monkeypatch):
     np.testing.assert_allclose(y, yt.detach().numpy(), rtol=1e-4, atol=1e-4)
     np.testing.assert_allclose(gx, xt.grad.numpy(), rtol=1e-4, atol=1e-4)
     np.testing.assert_allclose(gw, wt.grad.numpy(), rtol=1e-4, atol=1e-3)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_empty_image_with_padding_on_the_shallow_path(dtype, monkeypatch):
+    """An image with no columns whose padding still gives outputs (the fuzzer's case: the
+    shallow forward copied rows of the NULL empty buffer; run by the sanitizer job)."""
+    monkeypatch.setenv("TGE_CONV", "direct")
+    x = np.zeros((1, 2, 3, 0), dtype)
+    w = np.random.default_rng(1).standard_normal((16, 2, 3, 3)).astype(dtype)
+    b = np.arange(16, dtype=dtype)
+    got = ck.conv2d_forward(x, w, b, (1, 1), (1, 2))
+    want = ref.conv2d_forward(x, w, b, (1, 1), (1, 2))
+    assert got.shape == want.shape == (1, 16, 3, 2)
+    np.testing.assert_array_equal(got, want)  # only padding: every output is its bias
