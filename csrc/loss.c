@@ -57,20 +57,19 @@ static int tge_xent_targets(int64_t n, int64_t c, const int64_t *target, int64_t
         _Pragma("omp simd")                                                                \
         for (int64_t j = 0; j < c; ++j) lp[j] -= lse;                                      \
     }                                                                                      \
-    /* gl = g * exp(lp) (the softmax times the row's gradient; the caller sets the target's \
-       element to g (exp(lp) - 1)) */                                                      \
-    TGE_CLONES static void xent_grad_row_##SFX(int64_t c, const T *restrict lp, T g,       \
-                                               T *restrict gl)                             \
+    /* gl = g (exp(lp) - onehot(t)): the softmax times the row's gradient, then the target's \
+       element as g (p - 1), not g p - g (the same value, and inf, not NaN, for an         \
+       infinite g) */                                                                      \
+    TGE_CLONES static void xent_grad_row_##SFX(int64_t c, const T *restrict lp, int64_t t, \
+                                               T g, T *restrict gl)                        \
     {                                                                                      \
         _Pragma("omp simd")                                                                \
         for (int64_t j = 0; j < c; ++j) gl[j] = g * EXP(lp[j]);                            \
+        gl[t] = g * (EXP(lp[t]) - 1);                                                      \
     }
 
 TGE_XENT_ROWS(float, f32, tge_expf_fast, logf)
 TGE_XENT_ROWS(double, f64, exp, log)
-
-static inline float xent_exp_f32(float x) { return tge_expf_fast(x); }
-static inline double xent_exp_f64(double x) { return exp(x); }
 
 #define TGE_XENT_DEFINE(T, SFX)                                                            \
     int tge_cross_entropy_forward_##SFX(int64_t n, int64_t c, const T *logits,              \
@@ -115,9 +114,7 @@ static inline double xent_exp_f64(double x) { return exp(x); }
                 for (int64_t j = 0; j < c; ++j) gl[j] = 0;                                 \
                 continue;                                                                  \
             }                                                                              \
-            xent_grad_row_##SFX(c, lp, g[i], gl);                                          \
-            /* g (p - 1), not g p - g: the same value, and inf (not NaN) for an infinite g */ \
-            gl[target[i]] = g[i] * (xent_exp_##SFX(lp[target[i]]) - 1);                   \
+            xent_grad_row_##SFX(c, lp, target[i], g[i], gl);                              \
         }                                                                                  \
         return TGE_OK;                                                                     \
     }

@@ -213,10 +213,11 @@ def _stale_saved_arrays(fn) -> list:
         changed[out_id] = ("output 0", out_counter[0], 0)
     stale = []
     for attr, value in list(fn.__dict__.items()) if changed else ():
-        key = id(value) if id(value) in changed else id(getattr(value, "base", None))
+        base = getattr(value, "base", None)  # a saved view of the tensor's array counts too
+        key = id(value) if id(value) in changed else id(base)
         if key in changed:
             role, now, then = changed[key]
-            array = value if getattr(value, "base", None) is None else value.base
+            array = value if base is None else base
             what = (array.dtype, array.shape, role, fn.name)
             stale.append((attr, _version_error(_describe_saved(what), now, then)))
     return stale

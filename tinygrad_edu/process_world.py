@@ -11,12 +11,3 @@ from __future__ import annotations
 
 group = None  # the process group, or None when none is initialised
 
-
-def rank_and_size(where: str) -> tuple:
-    """(this process's rank, world size) of the initialised process group.
-
-    Raises RuntimeError naming ``where`` when no group is initialised."""
-    if group is None:
-        raise RuntimeError(f"{where}: the default process group has not been initialised; "
-                           "call tinygrad_edu.distributed.init_process_group() first")
-    return group.rank, group.size

@@ -80,14 +80,12 @@ def test_errors_name_the_ids_and_shapes(table):
 @needs_c
 def test_c_entry_refuses_bad_sizes_and_ids_without_writing():
     """The C function re-checks what the wrapper passes (raw call through cffi)."""
-    from tinygrad_edu.backends.c import ffi, lib
-
     ids = np.array([0, 1, 3], np.int64)
     g = np.ones((3, 2), np.float32)
     gw = np.full((3, 2), 7.0, np.float32)
-    p = lambda a, t: ffi.from_buffer(t + "[]", a)  # noqa: E731
-    call = lambda ids_, n, glen, gwlen: lib.tge_embedding_backward_f32(  # noqa: E731
-        n, 2, 3, p(ids_, "int64_t"), len(ids_), p(g, "float"), glen, -1, p(gw, "float"), gwlen)
+    call = lambda ids_, n, glen, gwlen: ck.lib.tge_embedding_backward_f32(  # noqa: E731
+        n, 2, 3, ck._ptr(ids_, "int64_t"), len(ids_), ck._ptr(g, "float"), glen, -1,
+        ck._ptr(gw, "float"), gwlen)
     assert call(ids, 3, 6, 6) == 5          # id 3 outside [0, 3): TGE_EINDEX
     assert call(ids[:2], 3, 6, 6) == 2      # ids length is not n: TGE_ESIZE
     assert call(ids, 3, 5, 6) == 2          # g length is not n * dim

@@ -77,12 +77,12 @@ class DistributedSampler(Sampler):
 
     def __init__(self, dataset, num_replicas=None, rank=None, shuffle=True, seed=0, drop_last=False):
         if num_replicas is None or rank is None:
-            if process_world.group is None:
+            group = process_world.group
+            if group is None:
                 raise RuntimeError("DistributedSampler: give num_replicas and rank, or call "
                                    "tinygrad_edu.distributed.init_process_group() first")
-            group_rank, group_size = process_world.rank_and_size("DistributedSampler")
-            num_replicas = group_size if num_replicas is None else num_replicas
-            rank = group_rank if rank is None else rank
+            num_replicas = group.size if num_replicas is None else num_replicas
+            rank = group.rank if rank is None else rank
         self.num_replicas = _check_int(num_replicas, "num_replicas", 1)
         self.rank = _check_int(rank, "rank", 0)
         if self.rank >= self.num_replicas:

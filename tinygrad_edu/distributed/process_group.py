@@ -145,8 +145,11 @@ def _abort_on_uncaught(exc_type, exc, tb) -> None:
 
 
 def _require(where: str) -> _Group:
-    process_world.rank_and_size(where)  # raises when there is no group
-    return process_world.group
+    group = process_world.group
+    if group is None:
+        raise RuntimeError(f"{where}: the default process group has not been initialised; "
+                           f"call tinygrad_edu.distributed.init_process_group() first")
+    return group
 
 
 def get_rank() -> int:

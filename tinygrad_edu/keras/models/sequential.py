@@ -2,7 +2,9 @@
 from __future__ import annotations
 
 from ...tensor import Tensor
+from .. import activations
 from ..layers.base import InputLayer, KerasTensor, Layer, _ActivationLayer, _as_tensor
+from ..layers.conv import Conv2D, MaxPooling2D
 from .training import Model
 
 __all__ = ["Sequential"]
@@ -182,8 +184,5 @@ class Sequential(Model):
 def _relu_conv_then_max_pool(layer, following) -> bool:
     """The library's own Conv2D with the relu activation, followed by its MaxPooling2D (a
     subclass may change call, so exact classes only)."""
-    from .. import activations
-    from ..layers.conv import Conv2D, MaxPooling2D
-
     return (type(layer) is Conv2D and type(following) is MaxPooling2D
             and layer.activation is activations.relu)
