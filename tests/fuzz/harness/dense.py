@@ -82,11 +82,15 @@ def gen_conv(src):
     # now and then channel counts that fill most of a vector: the direct kernels of
     # csrc/conv_direct.inc (AVX-512) take only those
     wide = src.int(0, 4) == 0
+    # and among those, half the time 3x3 stride 1: Winograd's path (csrc/conv_winograd.inc)
+    wino = wide and src.bool()
     return dict(
-        dtype=src.choice(DTYPES), n=size(src, 4), c=src.int(6, 20) if wide else size(src, 4),
+        dtype=src.choice(DTYPES), n=size(src, 4),
+        c=src.int(12 if wino else 6, 20) if wide else size(src, 4),
         o=src.int(6, 40) if wide else size(src, 5),
         h=src.int(1, 30 if big else 9), w=src.int(1, 30 if big else 9),
-        kh=src.int(1, 5), kw=src.int(1, 5), sh=src.int(1, 3), sw=src.int(1, 3),
+        kh=3 if wino else src.int(1, 5), kw=3 if wino else src.int(1, 5),
+        sh=1 if wino else src.int(1, 3), sw=1 if wino else src.int(1, 3),
         ph=src.choice([0, 0, 1, 2, 3]), pw=src.choice([0, 0, 1, 2, 3]), bias=src.bool(),
         layout_x=src.choice(LAYOUTS), layout_w=src.choice(LAYOUTS),
         layout_gy=src.choice(LAYOUTS), values=src.choice(VALUE_KINDS),

@@ -63,3 +63,13 @@ def conv2d_backward_weight(gy, x, w_shape, stride, padding):
     C._check_rc(rc, "conv2d_backward_weight",
                 f"gy {gy.shape}, x {x.shape}, w_shape {w_shape}")
     return gw
+
+
+def conv2d_winograd(x_shape, w_shape, stride, padding, dtype) -> bool:
+    """Whether the three kernels above compute this convolution by Winograd's F(2x2, 3x3)
+    (csrc/conv_winograd.inc; inputs with NaN or inf still take the direct path)."""
+    C._require()
+    y_shape = conv2d_output_shape(x_shape, w_shape, stride, padding)
+    suffix = {np.dtype(np.float32): "f32", np.dtype(np.float64): "f64"}[np.dtype(dtype)]
+    fn = getattr(C.lib, f"tge_conv2d_winograd_{suffix}")
+    return bool(fn(_params(x_shape, w_shape, stride, padding, y_shape)))
