@@ -110,3 +110,10 @@ static int64_t tge_conv2d_group(const tge_conv2d_params *p, int64_t cols_per_ima
 #undef T
 #undef TI
 #undef SFX
+
+int tge_conv2d_winograd(const tge_conv2d_params *p, int element_size)
+{
+    if (element_size == (int)sizeof(float)) return winograd_shape_f32(p);
+    if (element_size == (int)sizeof(double)) return winograd_shape_f64(p);
+    return 0;
+}

@@ -129,11 +129,11 @@ int tge_conv2d_backward_weight_f64(const tge_conv2d_params *p,
                                    const double *gy, int64_t gy_len,
                                    const double *x, int64_t x_len,
                                    double *gw, int64_t gw_len);
-/* 1 when the three calls above take Winograd's F(2x2, 3x3) for this shape (3x3 kernel,
-   stride 1, wide enough layers, AVX-512; inputs with NaN or inf still go the direct way),
-   0 otherwise or for a parameter block they would refuse. */
-int tge_conv2d_winograd_f32(const tge_conv2d_params *p);
-int tge_conv2d_winograd_f64(const tge_conv2d_params *p);
+/* 1 when the three calls above take Winograd's F(2x2, 3x3) for this shape and element size
+   (4: float, 8: double): a 3x3 kernel, stride 1, wide enough layers, AVX-512 (inputs with
+   NaN or inf still go the direct way); 0 otherwise, also for a parameter block they would
+   refuse.  Informational (tests, benchmark reports). */
+int tge_conv2d_winograd(const tge_conv2d_params *p, int element_size);
 
 /* ---- 2-D pooling (pool.c) ----
    x (n, c, h, w) -> y (n, c, oh, ow), oh = (h + 2*ph - kh) / sh + 1, ow likewise.

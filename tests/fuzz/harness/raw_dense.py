@@ -130,6 +130,15 @@ def check_raw_conv(g):
     if bufs[out][1] is not None:
         bufs[out][1][:] = 7.0
     params = ck.ffi.new("tge_conv2d_params *", {f: g[f] for f in _CONV_FIELDS})
+    # the informational query of csrc/conv.c: 0 or 1 for any block (0 for one the kernels
+    # refuse, whatever the lengths, which it does not take), 1 only for 3x3 stride 1
+    size = 4 if ctype == "float" else 8
+    winograd = raw("tge_conv2d_winograd")(params, size)
+    assert winograd in (0, 1), f"tge_conv2d_winograd gave {winograd} for {g}"
+    if winograd:
+        assert (g["kh"], g["kw"], g["sh"], g["sw"]) == (3, 3, 1, 1), g
+    assert raw("tge_conv2d_winograd")(params, size + 1) == 0
+    assert raw("tge_conv2d_winograd")(ck.ffi.NULL, size) == 0
     if g["which"] == "forward":
         bias, bias_arr = _buffer(rng, g["b_len"], ctype) if g["bias"] else (ck.ffi.NULL, None)
         if g["bias"] and bias == ck.ffi.NULL and g["b_len"] > 0:

@@ -39,7 +39,7 @@ BUILD_HINT = ("build it with `pip install -e .` in the source checkout, or rebui
 
 _PARENT = __package__.rsplit(".", 1)[0]  # tinygrad_edu.backends, where _tge_c lives
 _BASE = ["tge_abi_version", "tge_set_num_threads", "tge_get_num_threads", "tge_has_openmp",
-         "tge_simd_path", "tge_conv2d_winograd_f32", "tge_conv2d_winograd_f64"]
+         "tge_simd_path", "tge_conv2d_winograd"]
 #: every C function this table calls: the base ones and both precisions of every kernel
 _REQUIRED = _BASE + [f"tge_{k}_{s}" for k in sorted(KERNELS) for s in ("f32", "f64")]
 

@@ -70,6 +70,5 @@ def conv2d_winograd(x_shape, w_shape, stride, padding, dtype) -> bool:
     (csrc/conv_winograd.inc; inputs with NaN or inf still take the direct path)."""
     C._require()
     y_shape = conv2d_output_shape(x_shape, w_shape, stride, padding)
-    suffix = {np.dtype(np.float32): "f32", np.dtype(np.float64): "f64"}[np.dtype(dtype)]
-    fn = getattr(C.lib, f"tge_conv2d_winograd_{suffix}")
-    return bool(fn(_params(x_shape, w_shape, stride, padding, y_shape)))
+    params = _params(x_shape, w_shape, stride, padding, y_shape)
+    return bool(C.lib.tge_conv2d_winograd(params, np.dtype(dtype).itemsize))
