@@ -93,6 +93,18 @@ def _sparse_target(y_true, pred: Tensor, name: str) -> np.ndarray:
     return y
 
 
+def _cross_entropy_on_ids(logits: Tensor, ids: np.ndarray, reduction: str) -> Tensor:
+    """-log_softmax(logits)[id] through F.cross_entropy's fused kernel: per sample
+    (reduction "none": logits (..., C), ids int (...) -> (...)) or their mean ("mean": a scalar)."""
+    if logits.ndim == 2:
+        # (N, C) with (N,) ids, F.cross_entropy's own layout: its "mean" (one graph node) is
+        # the same float32 sum / N as Tensor.mean of its per-sample losses (two nodes)
+        return F.cross_entropy(logits, Tensor(ids), reduction=reduction)
+    flat = logits.reshape(-1, logits.shape[-1])
+    per_sample = F.cross_entropy(flat, Tensor(ids.reshape(-1)), reduction="none").reshape(ids.shape)
+    return per_sample.mean() if reduction == "mean" else per_sample
+
+
 def _mean_last_axis(t: Tensor) -> Tensor:
     """Per-sample loss: the mean over the last axis (none for a 1-D tensor)."""
     return t.mean(axis=-1) if t.ndim > 1 else t
@@ -127,13 +139,22 @@ class Loss:
     def call_on_logits(self, y_true, logits: Tensor) -> Tensor:  # pragma: no cover - abstract
         raise NotImplementedError
 
+    def mean_on_logits(self, y_true, logits: Tensor) -> Tensor:
+        """The batch mean of ``call_on_logits`` (a scalar Tensor); the cross-entropies take it
+        from their fused kernel (one graph node fewer per batch, the same value)."""
+        return self.call_on_logits(y_true, logits).mean()
+
+    def uses_logits(self, activation) -> bool:
+        """Whether the loss of an output made by ``activation`` is computed from its logits."""
+        return (not self.from_logits and self.logit_activation is not None
+                and activation is self.logit_activation)
+
     def model_loss(self, y_true, output: Tensor, logits: Tensor | None = None, activation=None) -> Tensor:
         """The scalar training loss of a batch. ``logits`` and ``activation`` are the last
         layer's pre-activation values and activation function, when it has one: the loss uses
         them instead of ``output`` when it can (see the module docstring)."""
-        if (logits is not None and not self.from_logits and self.logit_activation is not None
-                and activation is self.logit_activation):
-            return self.call_on_logits(y_true, logits).mean()
+        if logits is not None and self.uses_logits(activation):
+            return self.mean_on_logits(y_true, logits)
         return self.call(y_true, output).mean()
 
     def __repr__(self):
@@ -160,10 +181,10 @@ class SparseCategoricalCrossentropy(Loss):
         return -flat[rows, y.reshape(-1)].log().reshape(y.shape)
 
     def call_on_logits(self, y_true, logits):
-        y = _sparse_target(y_true, logits, self.name)
-        flat = logits.reshape(-1, logits.shape[-1])
-        losses = F.cross_entropy(flat, Tensor(y.reshape(-1)), reduction="none")
-        return losses.reshape(y.shape)
+        return _cross_entropy_on_ids(logits, _sparse_target(y_true, logits, self.name), "none")
+
+    def mean_on_logits(self, y_true, logits):
+        return _cross_entropy_on_ids(logits, _sparse_target(y_true, logits, self.name), "mean")
 
 
 class CategoricalCrossentropy(Loss):
@@ -182,15 +203,20 @@ class CategoricalCrossentropy(Loss):
         return -(y * probs.log()).sum(axis=-1)
 
     def call_on_logits(self, y_true, logits):
+        return self._on_logits(y_true, logits, "none")
+
+    def mean_on_logits(self, y_true, logits):
+        return self._on_logits(y_true, logits, "mean")
+
+    def _on_logits(self, y_true, logits, reduction):
         y = _float_target(y_true, logits, self.name)
         values = y.numpy()
         if values.ndim >= 1 and np.all((values == 0) | (values == 1)) and np.all(values.sum(axis=-1) == 1):
             # one-hot targets (to_categorical's): the same value through the fused softmax-CE
             # kernel of F.cross_entropy, on the class ids
-            ids = values.argmax(axis=-1)
-            flat = logits.reshape(-1, logits.shape[-1])
-            return F.cross_entropy(flat, Tensor(ids.reshape(-1)), reduction="none").reshape(ids.shape)
-        return -(y * logits.log_softmax(-1)).sum(axis=-1)
+            return _cross_entropy_on_ids(logits, values.argmax(axis=-1), reduction)
+        per_sample = -(y * logits.log_softmax(-1)).sum(axis=-1)
+        return per_sample.mean() if reduction == "mean" else per_sample
 
 
 class BinaryCrossentropy(Loss):

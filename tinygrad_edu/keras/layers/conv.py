@@ -10,12 +10,15 @@ kernel's contiguous (N, C, H, W) result, and its activation runs before the perm
 the contiguous array; the next Conv2D or pooling layer permutes the view back, which gives
 the contiguous array again, so Conv2D - MaxPooling2D - Conv2D chains never move data between
 layouts (forward or backward). Only a layer that needs channels-last memory (Flatten before a
-Dense) makes one copy.
+Dense) makes one copy. The kernel, (kh, kw, C, filters) as Keras keeps it, is copied once per
+batch into the kernels' (filters, C, kh, kw) layout, and its gradient once back (_ConvKernel).
 """
 from __future__ import annotations
 
 import numpy as np
 
+from ...autograd import Function
+from ...device import array_module
 from ...nn import functional as F
 from ...tensor import Tensor
 from .. import activations
@@ -32,6 +35,20 @@ def _pad_same(x: Tensor, kernel, strides, value=0.0):
     if top == bottom and left == right:
         return x, (top, left)
     return x.pad(((0, 0), (0, 0), (top, bottom), (left, right)), value=value), (0, 0)
+
+
+class _ConvKernel(Function):
+    """Keras's (kh, kw, C, filters) kernel as the (filters, C, kh, kw) array the convolution
+    kernels take, as one contiguous copy; dkernel = g moved back to Keras's layout, also one
+    contiguous copy. (A permuted view, ``kernel.permute(3, 2, 0, 1)``, would be copied by the
+    convolution's forward and again by its input gradient, and its gradient, a permuted view,
+    copied twice on its way to the optimizer.)"""
+
+    def forward(self, kernel):
+        return array_module(kernel).ascontiguousarray(kernel.transpose(3, 2, 0, 1))
+
+    def backward(self, g):
+        return (array_module(g).ascontiguousarray(g.transpose(2, 3, 1, 0)),)
 
 
 class _Conv(_ActivationLayer):
@@ -113,7 +130,7 @@ class Conv2D(_Conv):
     def _conv_nchw(self, x):
         """The convolution in the kernel's layout: (N, H, W, C) view -> (N, filters, OH, OW)."""
         x = _as_float(x).permute(0, 3, 1, 2)                       # (N, C, H, W), a view
-        weight = self.kernel.permute(3, 2, 0, 1)                    # (filters, C, kh, kw)
+        weight = _ConvKernel.apply(self.kernel)                      # (filters, C, kh, kw)
         padding = (0, 0)
         if self.padding == "same":
             x, padding = _pad_same(x, self.kernel_size, self.strides)

@@ -3,12 +3,41 @@ from __future__ import annotations
 
 import numpy as np
 
+from ...device import array_module
 from ...nn import functional as F
+from ...ops import nn as NNOps
 from ...tensor import Tensor
 from .. import activations
 from .base import Layer, _ActivationLayer, _as_float, _positive_int, _shape_tuple
 
 __all__ = ["Dense", "Activation", "Dropout", "Flatten", "Reshape", "Rescaling", "Embedding"]
+
+
+class _KerasKernel:
+    """Makes ops/nn.py's Linear ops take Keras's (in, units) kernel in place of PyTorch's
+    (units, in) weight, as one graph node. ``F.linear(x, kernel.T, bias)`` would add a
+    Transpose node to every batch; here the transpose is a NumPy view inside the op (the
+    matrix kernel reads it as the kernel plus a transpose flag, so the calls are the same),
+    and the weight gradient, computed as (units, in), is handed back transposed, as a
+    contiguous array (the optimizer wants one; the values are the same)."""
+
+    __slots__ = ()
+
+    def forward(self, x, kernel, bias=None):
+        return super().forward(x, kernel.T, bias)
+
+    def backward(self, g):
+        gx, gweight, *gbias = super().backward(g)
+        gkernel = None if gweight is None else array_module(gweight).ascontiguousarray(gweight.T)
+        return (gx, gkernel, *gbias)
+
+
+class _DenseOp(_KerasKernel, NNOps.Linear):
+    """x @ kernel + bias.  x: (*, in), kernel: (in, units), bias: (units,) -> (*, units)."""
+
+
+class _DenseReLUOp(_KerasKernel, NNOps.LinearReLU):
+    """relu(x @ kernel + bias), shapes as _DenseOp."""
 
 
 class Dense(_ActivationLayer):
@@ -47,8 +76,19 @@ class Dense(_ActivationLayer):
                              f'{self.input_shape}), got input shape {tuple(shape)}')
 
     def pre_activation(self, x, training=False):
-        # F.linear wants PyTorch's (out, in) weight: the transposed view costs no copy
-        return F.linear(_as_float(x), self.kernel.T, self.bias if self.use_bias else None)
+        return self._apply(_DenseOp, x)
+
+    def call(self, x, training=False):
+        if self.activation is activations.relu and type(self).pre_activation is Dense.pre_activation:
+            # relu(x @ kernel + bias) as one graph node: exactly the values and gradients of
+            # the two steps (ops/nn.py LinearReLU), with one node fewer in every batch
+            return self._apply(_DenseReLUOp, x)
+        return self.activation(self.pre_activation(x, training))
+
+    def _apply(self, op, x):
+        # the input's last axis was checked against the kernel by _check_input_shape
+        x = _as_float(x)
+        return op.apply(x, self.kernel, self.bias) if self.use_bias else op.apply(x, self.kernel)
 
     def extra_repr(self):
         return f"name={self.name!r}, units={self.units}, activation={activations.serialize(self.activation)!r}"

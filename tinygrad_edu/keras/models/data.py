@@ -66,6 +66,18 @@ def take(arrays: list, index) -> list:
     return [a[index] for a in arrays]
 
 
+def take_inputs(arrays: list, index: np.ndarray) -> list:
+    """The rows ``index`` (an integer array) of every input array, as the model takes them.
+    Indexing by an array makes a fresh copy, which the Tensor then owns as it is
+    (``Tensor(rows)`` would copy it again); float32 and int64 rows are what the model takes
+    as they are, others (ints of other widths, strings) stay arrays for it to convert."""
+    batch = []
+    for a in arrays:
+        rows = a[index]
+        batch.append(Tensor._from_array(rows) if rows.dtype in (np.float32, np.int64) else rows)
+    return batch
+
+
 def batch_size(value, where: str) -> int:
     if value is None:
         return 32

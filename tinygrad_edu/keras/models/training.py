@@ -43,12 +43,19 @@ __all__ = ["Model"]
 _IGNORED_COMPILE_OPTIONS = ("run_eagerly", "jit_compile", "steps_per_execution", "weighted_metrics")
 
 
-def _per_sample_loss(loss, y, output, logits, activation) -> Tensor:
-    """The loss of every sample (N, ...), from the logits when the loss can use them."""
-    if (logits is not None and not loss.from_logits and loss.logit_activation is not None
-            and activation is loss.logit_activation):
-        return loss.call_on_logits(y, logits)
-    return loss.call(y, output)
+def _batch_loss_value(loss, y, output, logits, activation, weights) -> Tensor:
+    """The training loss of one batch (a scalar Tensor): the mean of the per-sample losses,
+    each times its weight when ``weights`` (N,) is given; from the logits when the loss can
+    use them (``Loss.model_loss``, which takes a cross-entropy's mean from its fused kernel)."""
+    if weights is None:
+        return loss.model_loss(y, output, logits, activation)
+    if logits is not None and loss.uses_logits(activation):
+        per = loss.call_on_logits(y, logits)
+    else:
+        per = loss.call(y, output)
+    if per.ndim >= 1:
+        per = per * Tensor(weights.reshape((-1,) + (1,) * (per.ndim - 1)).astype(np.float32))
+    return per.mean()
 
 
 class Model(EvaluationMixin, Layer):
@@ -244,11 +251,9 @@ class Model(EvaluationMixin, Layer):
             raise ValueError(f'model "{self.name}" has {len(results)} outputs but got {len(ys)} targets')
         total, parts = None, {}
         for i, ((out, logits, act), y) in enumerate(zip(results, ys)):
-            per = _per_sample_loss(self._losses[i], y, out, logits, act)
-            if weights is not None and per.ndim >= 1:
-                w = weights.reshape((-1,) + (1,) * (per.ndim - 1))
-                per = per * Tensor(w.astype(np.float32))
-            value = per.mean() * self._loss_weights[i] if self._loss_weights[i] != 1.0 else per.mean()
+            value = _batch_loss_value(self._losses[i], y, out, logits, act, weights)
+            if self._loss_weights[i] != 1.0:
+                value = value * self._loss_weights[i]
             total = value if total is None else total + value
             if len(ys) > 1:
                 parts[f"{self.output_names[i]}_loss"] = value
@@ -358,6 +363,7 @@ class Model(EvaluationMixin, Layer):
                            {"epochs": int(epochs), "steps": steps, "verbose": verbose})
         self.history = history
         self.stop_training = False
+        self._data_parallel = data_parallel
         self.train()
         cbs.on_train_begin({})
         for epoch in range(int(initial_epoch), int(epochs)):
@@ -375,8 +381,8 @@ class Model(EvaluationMixin, Layer):
                 if data_parallel is not None:      # this rank's share of the global batch
                     idx = data_parallel.begin_batch(idx)
                 yb = D.take(ys, idx)
-                self._data_parallel = data_parallel
-                losses, outs = self._train_batch(D.take(xs, idx), yb, None if weights is None else weights[idx])
+                losses, outs = self._train_batch(D.take_inputs(xs, idx), yb,
+                                                 None if weights is None else weights[idx])
                 if acc is None:
                     self._resolve_metrics(ys, outs)
                     acc = self._new_accumulator(losses)
