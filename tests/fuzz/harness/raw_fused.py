@@ -230,14 +230,20 @@ def check_raw_lstm(g):
             S, H, g["reverse"], arr("w_hh", (4 * H, H)), arr("h0", (N, H)), arr("c0", (N, H)),
             arr("out", (S, N, H)), arr("c_all", (S, N, H)), arr("gates", (S, N, 4 * H)),
             arr("g_out", (S, N, H)), g_cn)
-    tol = dict(rtol=2e-4, atol=2e-5) if ctype == "float" else dict(rtol=1e-9, atol=1e-11)
+    rtol, atol = (2e-4, 2e-5) if ctype == "float" else (1e-9, 1e-11)
     for name, exp in zip(outputs, expected):
         got = bufs[name][1]
         if got is None:
             continue
+        # the absolute part scales with the output's largest finite value: an element that
+        # is a sum of terms of size ~10 cancelling to ~0.1 carries the terms' rounding
+        # (seed 1796636501: g_w_hh 0.091044 against 0.091104, beside elements of 14.3)
+        finite = np.abs(exp[np.isfinite(exp)])
+        scale = max(1.0, float(finite.max())) if finite.size else 1.0
         with np.errstate(all="ignore"):
             np.testing.assert_allclose(got, exp.reshape(-1).astype(got.dtype), equal_nan=True,
-                                       err_msg=f"raw lstm {name} {g}", **tol)
+                                       err_msg=f"raw lstm {name} {g}", rtol=rtol,
+                                       atol=atol * scale)
     return "nan" if g["nan"] else "ok"
 
 
