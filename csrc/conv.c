@@ -17,7 +17,10 @@
  * conv_direct_input.inc, conv_wide.inc, micro-kernel conv_dkernel.inc): no im2col
  * matrix, the micro-kernel reads the image itself, the output channels run along the
  * vector lanes.  It is chosen per call from the shape (TGE_CONV=im2col turns it off);
- * both paths compute the reference loop nests, in different orders of addition.
+ * both paths compute the reference loop nests, in different orders of addition.  3x3
+ * stride-1 layers with wide enough channels and planes take Winograd's F(4x4, 3x3) before
+ * either (conv_winograd.inc, conv_winograd_grad.inc; TGE_CONV=direct turns it off), which
+ * rounds differently again; tge_conv2d_winograd at the end says which shapes do.
  */
 #include <stdlib.h>
 #include <string.h>
