@@ -26,6 +26,16 @@ import numbers
 from .optimizer import Optimizer
 
 
+def _one_per_group(owner: str, what: str, value, groups: int) -> list:
+    """``value`` for every one of ``groups`` parameter groups: a list or tuple as given (it
+    must have one entry per group), anything else repeated."""
+    if isinstance(value, (list, tuple)):
+        if len(value) != groups:
+            raise ValueError(f"{owner}: expected {groups} {what} (one per group), got {len(value)}")
+        return list(value)
+    return [value] * groups
+
+
 class LRScheduler:
     """Base class. LRScheduler(optimizer, last_epoch=-1).
 
@@ -172,12 +182,7 @@ class LambdaLR(LRScheduler):
 
     def __init__(self, optimizer, lr_lambda, last_epoch: int = -1):
         n_groups = len(optimizer.param_groups) if isinstance(optimizer, Optimizer) else 0
-        if isinstance(lr_lambda, (list, tuple)):
-            if len(lr_lambda) != n_groups:
-                raise ValueError(f"LambdaLR: expected {n_groups} lr_lambdas (one per group), got {len(lr_lambda)}")
-            self.lr_lambdas = list(lr_lambda)
-        else:
-            self.lr_lambdas = [lr_lambda] * n_groups
+        self.lr_lambdas = _one_per_group("LambdaLR", "lr_lambdas", lr_lambda, n_groups)
         for fn in self.lr_lambdas:
             if not callable(fn):
                 raise TypeError(f"LambdaLR: lr_lambda must be callable, got {type(fn).__name__}")
@@ -260,9 +265,7 @@ class OneCycleLR(LRScheduler):
             self._phases = [(warm, "initial_lr", "max_lr", "max_momentum", "base_momentum"),
                             (self.total_steps - 1, "max_lr", "min_lr", "base_momentum", "max_momentum")]
         groups = optimizer.param_groups
-        max_lrs = list(max_lr) if isinstance(max_lr, (list, tuple)) else [max_lr] * len(groups)
-        if len(max_lrs) != len(groups):
-            raise ValueError(f"OneCycleLR: expected {len(groups)} max_lr values, got {len(max_lrs)}")
+        max_lrs = _one_per_group("OneCycleLR", "max_lr values", max_lr, len(groups))
         self._use_beta1 = "betas" in optimizer.defaults
         if self.cycle_momentum and not self._use_beta1 and "momentum" not in optimizer.defaults:
             raise ValueError("OneCycleLR: optimizer must support momentum or betas with cycle_momentum enabled")
@@ -330,13 +333,8 @@ class ReduceLROnPlateau:
             raise ValueError(f"ReduceLROnPlateau: mode must be 'min' or 'max', got {mode!r}")
         if threshold_mode not in ("rel", "abs"):
             raise ValueError(f"ReduceLROnPlateau: threshold_mode must be 'rel' or 'abs', got {threshold_mode!r}")
-        n = len(optimizer.param_groups)
-        if isinstance(min_lr, (list, tuple)):
-            if len(min_lr) != n:
-                raise ValueError(f"ReduceLROnPlateau: expected {n} min_lrs, got {len(min_lr)}")
-            self.min_lrs = list(min_lr)
-        else:
-            self.min_lrs = [min_lr] * n
+        self.min_lrs = _one_per_group("ReduceLROnPlateau", "min_lrs", min_lr,
+                                      len(optimizer.param_groups))
         self.optimizer = optimizer
         self.mode, self.factor, self.patience = mode, factor, patience
         self.threshold, self.threshold_mode = threshold, threshold_mode
@@ -423,13 +421,8 @@ class MultiplicativeLR(LRScheduler):
     """
 
     def __init__(self, optimizer, lr_lambda, last_epoch: int = -1):
-        groups = len(optimizer.param_groups)
-        if isinstance(lr_lambda, (list, tuple)):
-            if len(lr_lambda) != groups:
-                raise ValueError(f"MultiplicativeLR: expected {groups} lr_lambdas, got {len(lr_lambda)}")
-            self.lr_lambdas = list(lr_lambda)
-        else:
-            self.lr_lambdas = [lr_lambda] * groups
+        self.lr_lambdas = _one_per_group("MultiplicativeLR", "lr_lambdas", lr_lambda,
+                                         len(optimizer.param_groups))
         if not all(callable(f) for f in self.lr_lambdas):
             raise TypeError("MultiplicativeLR: lr_lambda must be a function of the epoch (or a list of them)")
         super().__init__(optimizer, last_epoch)
