@@ -11,6 +11,7 @@ The backend fixture runs each test on the NumPy and on the C kernels, which comp
 import numpy as np
 import pytest
 
+import tinygrad_edu as tge
 from tinygrad_edu import Tensor
 from tinygrad_edu.utils.gradcheck import gradcheck
 
@@ -128,3 +129,27 @@ def train_steps(model, opt, batches, loss_fn=None):
         opt.step()
         losses.append(loss.item())
     return losses
+
+
+def _arrays(result):
+    """The arrays of a kernel's result: an array, or (nested) tuples / lists of them."""
+    if isinstance(result, (tuple, list)):
+        return [a for part in result for a in _arrays(part)]
+    return [result]
+
+
+def assert_same_for_thread_counts(run, counts=(1, 2)):
+    """``run()`` gives the same bits under every C-kernel thread count in ``counts`` (its
+    result: an array or nested tuples of arrays); the thread count is restored after."""
+    before = tge.get_num_threads()
+    results = []
+    try:
+        for threads in counts:
+            tge.set_num_threads(threads)
+            results.append(_arrays(run()))
+    finally:
+        tge.set_num_threads(before)
+    for threads, other in zip(counts[1:], results[1:]):
+        assert len(other) == len(results[0])
+        for a, b in zip(results[0], other):
+            np.testing.assert_array_equal(a, b, err_msg=f"{threads} threads against {counts[0]}")

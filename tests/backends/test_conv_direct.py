@@ -10,13 +10,14 @@ path and the tests still check it against the twin.
 import numpy as np
 import pytest
 
-import tinygrad_edu as tge
 from tinygrad_edu.backends import c as ck
 from tinygrad_edu.backends import numpy_ref as ref
 from tinygrad_edu.backends.numpy_ref.conv import conv2d_output_shape
 
 from ..fuzz.harness.common import SPECIALS
 from ..fuzz.harness.dense import exact_conv
+from ..helpers import assert_same_for_thread_counts
+
 
 pytestmark = pytest.mark.skipif(not ck.AVAILABLE, reason=f"C kernels not built: {ck.LOAD_ERROR}")
 
@@ -95,21 +96,10 @@ def test_direct_same_bits_for_every_thread_count(dtype, monkeypatch):
     """Threads take whole images (forward, input gradient) or whole row tiles of the weight
     gradient: every sum keeps its order, so the bits do not depend on the count."""
     monkeypatch.setenv("TGE_CONV", "direct")
-    before = tge.get_num_threads()
-    results = []
-    try:
-        for shape in (SHAPES[1], SHAPES[2], SHAPES[4]):
-            x, w, b, gy, s, p = _data(shape, dtype, seed=5)
-            for threads in (1, 2, 3):
-                tge.set_num_threads(threads)
-                results.append((shape, threads, _run(x, w, b, s, p, gy, "direct", monkeypatch)))
-    finally:
-        tge.set_num_threads(before)
     for shape in (SHAPES[1], SHAPES[2], SHAPES[4]):
-        runs = [r for sh, _, r in results if sh == shape]
-        for other in runs[1:]:
-            for a, b_ in zip(runs[0], other):
-                np.testing.assert_array_equal(a, b_)
+        x, w, b, gy, s, p = _data(shape, dtype, seed=5)
+        assert_same_for_thread_counts(
+            lambda: _run(x, w, b, s, p, gy, "direct", monkeypatch), (1, 2, 3))
 
 
 def test_direct_input_gradient_of_the_cnn_layers_vs_torch(monkeypatch):

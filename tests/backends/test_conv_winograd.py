@@ -9,12 +9,13 @@ little, on AVX-512 CPUs; ``conv2d_winograd`` says whether a shape does, and
 import numpy as np
 import pytest
 
-import tinygrad_edu as tge
 from tinygrad_edu.backends import c as ck
 from tinygrad_edu.backends import numpy_ref as ref
 from tinygrad_edu.backends.numpy_ref import winograd
 
 from ..fuzz.harness.dense import exact_conv
+from ..helpers import assert_same_for_thread_counts
+
 
 # (n, c, h, w, o, padding)
 TWIN_SHAPES = [
@@ -136,19 +137,10 @@ def test_thread_count_does_not_change_bits(dtype):
     if not _takes_winograd(shape, dtype):
         pytest.skip("this CPU takes the direct / im2col path")
     x, wt, b, gy = _data(*shape, dtype, seed=3)
-    results = []
-    old = tge.get_num_threads()
-    try:
-        for threads in (1, 2, 3):
-            tge.set_num_threads(threads)
-            results.append((ck.conv2d_forward(x, wt, b, (1, 1), (1, 1)),
-                            ck.conv2d_backward_input(gy, wt, x.shape, (1, 1), (1, 1)),
-                            ck.conv2d_backward_weight(gy, x, wt.shape, (1, 1), (1, 1))))
-    finally:
-        tge.set_num_threads(old)
-    for other in results[1:]:
-        for a, b_ in zip(results[0], other):
-            np.testing.assert_array_equal(a, b_)
+    assert_same_for_thread_counts(
+        lambda: (ck.conv2d_forward(x, wt, b, (1, 1), (1, 1)),
+                 ck.conv2d_backward_input(gy, wt, x.shape, (1, 1), (1, 1)),
+                 ck.conv2d_backward_weight(gy, x, wt.shape, (1, 1), (1, 1))), (1, 2, 3))
 
 
 @needs_c

@@ -11,6 +11,9 @@ from tinygrad_edu.backends import c as ck
 from tinygrad_edu.backends import numpy_ref as ref
 import tinygrad_edu.nn.functional as F
 
+from ..helpers import assert_same_for_thread_counts
+
+
 needs_c = pytest.mark.skipif(not ck.AVAILABLE, reason=f"C kernels not built: {ck.LOAD_ERROR}")
 
 
@@ -47,15 +50,7 @@ def test_p_edges_and_nonfinite():
 @needs_c
 def test_c_result_does_not_depend_on_thread_count():
     x = np.random.default_rng(1).standard_normal(3_000_001).astype(np.float32)
-    before = tge.get_num_threads()
-    try:
-        outs = []
-        for n in (1, 2):
-            tge.set_num_threads(n)
-            outs.append(ck.dropout(x, 99, 0.3))
-    finally:
-        tge.set_num_threads(before)
-    np.testing.assert_array_equal(outs[0], outs[1])
+    assert_same_for_thread_counts(lambda: ck.dropout(x, 99, 0.3))
 
 
 @pytest.mark.parametrize("table", ["numpy", "c"])

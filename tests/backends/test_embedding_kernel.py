@@ -11,6 +11,9 @@ from tinygrad_edu import Tensor, nn
 from tinygrad_edu.backends import c as ck
 from tinygrad_edu.backends import numpy_ref as ref
 
+from ..helpers import assert_same_for_thread_counts
+
+
 needs_c = pytest.mark.skipif(not ck.AVAILABLE, reason=f"C kernels not built: {ck.LOAD_ERROR}")
 
 
@@ -46,15 +49,7 @@ def test_reference_adds_repeated_ids():
 @needs_c
 def test_c_result_does_not_depend_on_thread_count():
     ids, g = inputs(4096, 256, 50, np.float32, seed=3)
-    before = tge.get_num_threads()
-    try:
-        results = []
-        for threads in (1, 2):
-            tge.set_num_threads(threads)
-            results.append(ck.embedding_backward(ids, g, 50, -1))
-    finally:
-        tge.set_num_threads(before)
-    np.testing.assert_array_equal(results[0], results[1])
+    assert_same_for_thread_counts(lambda: ck.embedding_backward(ids, g, 50, -1))
 
 
 @pytest.mark.parametrize("table", ["numpy", "c"])

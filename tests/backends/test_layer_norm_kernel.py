@@ -14,6 +14,9 @@ from tinygrad_edu.backends import c as ck
 from tinygrad_edu.backends import numpy_ref as ref
 import tinygrad_edu.nn.functional as F
 
+from ..helpers import assert_same_for_thread_counts
+
+
 needs_c = pytest.mark.skipif(not ck.AVAILABLE, reason=f"C kernels not built: {ck.LOAD_ERROR}")
 torch = pytest.importorskip("torch")
 
@@ -68,17 +71,9 @@ def test_reference_matches_torch():
 def test_c_result_does_not_depend_on_thread_count():
     x, w, b, g = inputs(4096, 128, np.float32)
     y, mean, rstd = ck.layer_norm_forward(x, w, b, 1e-5)
-    before = tge.get_num_threads()
-    results = []
-    try:
-        for n in (1, 2):
-            tge.set_num_threads(n)
-            results.append((ck.layer_norm_forward(x, w, b, 1e-5),
-                            ck.layer_norm_backward(g, x, w, mean, rstd, (True, True, True))))
-    finally:
-        tge.set_num_threads(before)
-    for a, e in zip(results[0][0] + results[0][1], results[1][0] + results[1][1]):
-        np.testing.assert_array_equal(a, e)
+    assert_same_for_thread_counts(
+        lambda: (ck.layer_norm_forward(x, w, b, 1e-5),
+                 ck.layer_norm_backward(g, x, w, mean, rstd, (True, True, True))))
 
 
 @pytest.mark.parametrize("table", ["numpy", "c"])
