@@ -29,6 +29,8 @@
  * attention of the GPT benchmark (T 128, d 32 per head) runs ~10x faster.
  */
 #include <math.h>
+#include <stdlib.h>
+#include <string.h>
 
 #include "tge_internal.h"
 
@@ -36,6 +38,15 @@
    (fewer, as in generation, go a row at a time). */
 #define TGE_ATTN_TILE 64
 #define TGE_ATTN_ROWS_MIN 8
+/* Query rows per block of the register-blocked path (attention_blocked.inc). */
+#define TGE_ATTN_BLOCK_ROWS 4
+
+/* The register-blocked path is on unless TGE_ATTN=tiles (tests compare the two paths). */
+static int tge_attn_blocked_allowed(void)
+{
+    const char *path = getenv("TGE_ATTN");
+    return !(path && strcmp(path, "tiles") == 0);
+}
 
 typedef struct {
     int64_t batch, rows, q_len, kv_len, heads, dim, width; /* width = 3E, a row of qkv */
@@ -72,21 +83,25 @@ static int tge_attn_buffer(int64_t want, const void *ptr, int64_t len)
 }
 
 #define T float
+#define TI int32_t /* the signed integer as wide as T (shuffle masks) */
 #define SFX(name) name##_f32
 #define EXP tge_expf_fast
 #define LOG logf
 #include "attention_impl.inc"
 #undef T
+#undef TI
 #undef SFX
 #undef EXP
 #undef LOG
 
 #define T double
+#define TI int64_t
 #define SFX(name) name##_f64
 #define EXP exp
 #define LOG log
 #include "attention_impl.inc"
 #undef T
+#undef TI
 #undef SFX
 #undef EXP
 #undef LOG

@@ -19,7 +19,16 @@
 #define TGE_GELU_K0 0.7978845608028654 /* sqrt(2 / pi) */
 #define TGE_GELU_K1 0.044715
 
-static inline float tge_tanh_f32(float u) { return 1.0f - 2.0f / (tge_expf_fast(2.0f * u) + 1.0f); }
+/* float32: tanh(u) = 1 - 2 / (exp(2u) + 1), u clamped to [-10, 10] first: beyond, the
+   formula already gives exactly +-1 in float32, and NaN (which only a NaN x gives, and
+   which y then carries through x) needs no select.  With the selects of tge_expf_fast,
+   GCC computed the division twice per vector, once per branch: 1.5x the time. */
+static inline float tge_tanh_f32(float u)
+{
+    float uc = u > -10.0f ? u : -10.0f;
+    uc = uc < 10.0f ? uc : 10.0f;
+    return 1.0f - 2.0f / (tge_expf_core(2.0f * uc) + 1.0f);
+}
 static inline double tge_tanh_f64(double u) { return tanh(u); }
 
 static int tge_gelu_tanh_check(int64_t n, const void *x, int64_t x_len, const void *y, int64_t y_len)

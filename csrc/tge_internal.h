@@ -139,12 +139,10 @@ int tge_gemm_bsrc_f64(int64_t m, int64_t n, int64_t k, const double *a, int64_t 
    each a normal float, so results down to the subnormal range (exp(-103.9) ~ 1e-45) come
    out as libm's do instead of 0.  x is clamped to [-104, 88]: below, the result is 0,
    above, exp(88) ~ 1.7e38; NaN stays NaN.  libm's expf is one call per element, which no
-   loop can vectorise without -ffast-math. */
-static inline float tge_expf_fast(float x)
+   loop can vectorise without -ffast-math.  tge_expf_core is the same without the clamp and
+   the NaN and underflow selects, for callers whose argument is already in range. */
+static inline float tge_expf_core(float xc) /* xc in [-104, 88], not NaN */
 {
-    const float lo = -104.0f, hi = 88.0f;
-    float xc = x > lo ? x : lo; /* also maps NaN to lo: no NaN reaches the integer cast */
-    xc = xc < hi ? xc : hi;
     const float kf = (xc * 1.44269504f + 12582912.0f) - 12582912.0f; /* round to nearest */
     const float r = (xc - kf * 0.693359375f) - kf * -2.12194440e-4f;
     const float poly = 1.0f + r * (1.0f + r * (0.5f + r * (1.0f / 6 + r * (1.0f / 24 +
@@ -153,7 +151,15 @@ static inline float tge_expf_fast(float x)
     union { int32_t i; float f; } two_a, two_b;
     two_a.i = (k_half + 127) << 23;
     two_b.i = (k - k_half + 127) << 23;
-    const float y = (poly * two_a.f) * two_b.f;
+    return (poly * two_a.f) * two_b.f;
+}
+
+static inline float tge_expf_fast(float x)
+{
+    const float lo = -104.0f, hi = 88.0f;
+    float xc = x > lo ? x : lo; /* also maps NaN to lo: no NaN reaches the integer cast */
+    xc = xc < hi ? xc : hi;
+    const float y = tge_expf_core(xc);
     return x != x ? x : (x > lo ? y : 0.0f);
 }
 
