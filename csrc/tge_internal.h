@@ -140,18 +140,31 @@ int tge_gemm_bsrc_f64(int64_t m, int64_t n, int64_t k, const double *a, int64_t 
    out as libm's do instead of 0.  x is clamped to [-104, 88]: below, the result is 0,
    above, exp(88) ~ 1.7e38; NaN stays NaN.  libm's expf is one call per element, which no
    loop can vectorise without -ffast-math.  tge_expf_core is the same without the clamp and
-   the NaN and underflow selects, for callers whose argument is already in range. */
-static inline float tge_expf_core(float xc) /* xc in [-104, 88], not NaN */
+   the NaN and underflow selects, for callers whose argument is already in range; where
+   2^k is a normal float (|x| <= 87), exp(x) = tge_expf_reduced(x, &k) * tge_pow2f(k) is the
+   same number in fewer steps. */
+static inline float tge_expf_reduced(float xc, int32_t *k) /* exp(xc) = result * 2^k */
 {
     const float kf = (xc * 1.44269504f + 12582912.0f) - 12582912.0f; /* round to nearest */
     const float r = (xc - kf * 0.693359375f) - kf * -2.12194440e-4f;
-    const float poly = 1.0f + r * (1.0f + r * (0.5f + r * (1.0f / 6 + r * (1.0f / 24 +
-                       r * (1.0f / 120 + r * (1.0f / 720))))));
-    const int32_t k = (int32_t)kf, k_half = k / 2; /* k in [-150, 127]: halves are normal */
-    union { int32_t i; float f; } two_a, two_b;
-    two_a.i = (k_half + 127) << 23;
-    two_b.i = (k - k_half + 127) << 23;
-    return (poly * two_a.f) * two_b.f;
+    *k = (int32_t)kf;
+    return 1.0f + r * (1.0f + r * (0.5f + r * (1.0f / 6 + r * (1.0f / 24 +
+           r * (1.0f / 120 + r * (1.0f / 720))))));
+}
+
+static inline float tge_pow2f(int32_t k) /* 2^k for k in [-126, 127] */
+{
+    union { int32_t i; float f; } two;
+    two.i = (k + 127) << 23;
+    return two.f;
+}
+
+static inline float tge_expf_core(float xc) /* xc in [-104, 88], not NaN */
+{
+    int32_t k;
+    const float poly = tge_expf_reduced(xc, &k);
+    const int32_t k_half = k / 2; /* k in [-150, 127]: halves are normal */
+    return (poly * tge_pow2f(k_half)) * tge_pow2f(k - k_half);
 }
 
 static inline float tge_expf_fast(float x)
