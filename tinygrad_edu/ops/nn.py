@@ -27,9 +27,11 @@ class Linear(Function):
         self.x_shape = x.shape
         self.x2 = x.reshape(math.prod(x.shape[:-1]), x.shape[-1])  # not -1: sizes may be 0
         self.w = w
-        y = kernels_for(x).matmul(self.x2, w, trans_b=True)
-        if b is not None:
-            y += b
+        kern = kernels_for(x)
+        if b is None:
+            y = kern.matmul(self.x2, w, trans_b=True)
+        else:  # the bias added as each tile of y leaves the product, not in a second pass
+            y = kern.linear_forward(self.x2, w, b)
         return y.reshape(x.shape[:-1] + (w.shape[0],))
 
     def backward(self, g):

@@ -16,7 +16,7 @@ so a failing one prints in a form that replays: ``tools/fuzz.py --replay`` takes
 
 What is checked
 ---------------
-* ``matmul``, ``conv2d``, ``pool2d``, ``elementwise`` (every elementwise kernel of the
+* ``matmul``, ``linear``, ``conv2d``, ``pool2d``, ``elementwise`` (every elementwise kernel of the
   contract, backends/contract.py), ``lstm``, ``xent``, ``optim``: the C table
   (:mod:`tinygrad_edu.backends.c`) against the NumPy one on the same arrays: random shapes with sizes 0 and 1, every stride,
   padding and kernel size (larger than the input too, which both must refuse alike), transpose
@@ -51,8 +51,8 @@ import numpy as np
 from .attention import check_attention, check_raw_attention, gen_attention, gen_raw_attention
 from .common import RAW_CALLED, DrawSource, RandomSource, raw  # noqa: F401 - the API
 from .dense import (
-    ELEMENTWISE_KERNELS, check_conv, check_elementwise, check_matmul, check_pool, gen_conv,
-    gen_elementwise, gen_matmul, gen_pool)
+    ELEMENTWISE_KERNELS, check_conv, check_elementwise, check_linear, check_matmul, check_pool,
+    gen_conv, gen_elementwise, gen_linear, gen_matmul, gen_pool)
 from .fused import check_lstm, check_optim, check_xent, gen_lstm, gen_optim, gen_xent
 from .gru import check_gru, check_raw_gru, gen_gru, gen_raw_gru
 from .embedding import check_embedding, check_raw_embedding, gen_embedding, gen_raw_embedding
@@ -62,9 +62,9 @@ from .norm_dropout import (
     gen_layer_norm, gen_raw_dropout, gen_raw_layer_norm)
 from .invalid import check_invalid, check_invalid_optim, gen_invalid, gen_invalid_optim
 from .raw_dense import (
-    check_raw_conv, check_raw_elementwise, check_raw_gemm, check_raw_max_backward,
-    check_raw_pool, gen_raw_conv, gen_raw_elementwise, gen_raw_gemm, gen_raw_max_backward,
-    gen_raw_pool)
+    check_raw_conv, check_raw_elementwise, check_raw_gemm, check_raw_linear,
+    check_raw_max_backward, check_raw_pool, gen_raw_conv, gen_raw_elementwise, gen_raw_gemm,
+    gen_raw_linear, gen_raw_max_backward, gen_raw_pool)
 from .raw_fused import (
     check_malloc_tune, check_measure, check_raw_lstm, check_raw_optim, check_raw_xent,
     check_threads, gen_malloc_tune, gen_measure, gen_raw_lstm, gen_raw_optim, gen_raw_xent,
@@ -86,6 +86,7 @@ class Target:
 
 TARGETS = {t.name: t for t in (
     Target("matmul", gen_matmul, check_matmul, ("matmul",), 3),
+    Target("linear", gen_linear, check_linear, ("linear_forward",), 1),
     Target("conv2d", gen_conv, check_conv,
            ("conv2d_forward", "conv2d_backward_input", "conv2d_backward_weight"), 3),
     Target("pool2d", gen_pool, check_pool,
@@ -110,6 +111,7 @@ TARGETS = {t.name: t for t in (
     Target("invalid_optim", gen_invalid_optim, check_invalid_optim, (), 1),
     Target("invalid", gen_invalid, check_invalid, (), 2),
     Target("raw_gemm", gen_raw_gemm, check_raw_gemm, ("matmul",), 2),
+    Target("raw_linear", gen_raw_linear, check_raw_linear, ("linear_forward",), 1),
     Target("raw_conv", gen_raw_conv, check_raw_conv,
            ("conv2d_forward", "conv2d_backward_input", "conv2d_backward_weight"), 2),
     Target("raw_pool", gen_raw_pool, check_raw_pool,

@@ -19,11 +19,16 @@ from .common import (
 # ------------------------------------------------------------------------------------
 
 def gen_attention(src):
-    heads, dim = src.int(1, 3), size(src, 5)
-    rows = size(src, 7)
-    kv_len = src.int(0, rows)
+    # a quarter of the cases with whole-vector heads (8, 16, 32, 48 values: the register-
+    # blocked path of csrc/attention_blocked.inc for float64, and from 16 for float32),
+    # longer sequences (several blocks of rows) and, half of those, every row a query
+    wide = src.int(0, 3) == 0
+    heads, dim = src.int(1, 3), (src.choice((8, 16, 32, 48)) if wide else size(src, 5))
+    rows = src.int(1, 70) if wide else size(src, 7)
+    kv_len = rows if wide and src.bool() else src.int(0, rows)
+    q_len = kv_len if wide and src.bool() else src.int(0, kv_len)
     return dict(dtype=src.choice(DTYPES), batch=size(src, 3), rows=rows, kv_len=kv_len,
-                q_len=src.int(0, kv_len), heads=heads, dim=dim, layout=src.choice(LAYOUTS),
+                q_len=q_len, heads=heads, dim=dim, layout=src.choice(LAYOUTS),
                 # finite values only: the C kernel skips the masked (future) keys, the NumPy
                 # twin multiplies them by a zero weight, and 0 * inf is NaN
                 values=src.choice(("normal", "normal", "ties")), seed=src.int(0, 2**32 - 1))

@@ -74,6 +74,38 @@ def check_matmul(case):
 
 
 # ------------------------------------------------------------------------------------
+# linear_forward (tge_linear_forward_f32 / _f64): x @ w^T + bias
+# ------------------------------------------------------------------------------------
+
+def gen_linear(src):
+    case = gen_matmul(src)
+    case.update(batch=None, trans_a=False, trans_b=True)
+    return case
+
+
+def check_linear(case):
+    """The fused bias against the product then the bias: the same numbers, bit for bit
+    (NaN where NaN), on any thread count; and against the twin or the exact sum."""
+    x, w = _matmul_operands(case)
+    bias = lay_out(values(np.random.default_rng(case["seed"] + 1), (case["n"],),
+                          np.dtype(case["dtype"]), case["values"]), case["layout_b"])
+    inputs = [a.copy() for a in (x, w, bias)]
+    with _Threads(case["threads"]):
+        out = ck.linear_forward(x, w, bias)
+        unfused = ck.matmul(x, w, False, True) + bias
+    assert all(same_values(a, a0) for a, a0 in zip((x, w, bias), inputs)), \
+        "linear_forward changed its inputs"
+    np.testing.assert_array_equal(out, unfused, err_msg=f"linear_forward {case}")
+    if case["values"] == "special":
+        with np.errstate(invalid="ignore", over="ignore"):
+            expected = exact_matmul(x, w, False, True) + bias
+    else:
+        expected = ref.linear_forward(x, w, bias)
+    assert_close(out, expected, case["dtype"], f"linear_forward {case}", terms=case["k"] + 1)
+    return "special" if case["values"] == "special" else "ok"
+
+
+# ------------------------------------------------------------------------------------
 # conv2d (tge_conv2d_forward / backward_input / backward_weight)
 # ------------------------------------------------------------------------------------
 

@@ -70,6 +70,55 @@ def check_raw_gemm(f):
     return "ok"
 
 
+def gen_raw_linear(src):
+    m, n, k = size(src, 9), size(src, 9), size(src, 9)
+    f = dict(m=m, n=n, k=k, x_len=m * k, w_len=n * k, bias_len=n, y_len=m * n)
+    f = _mutate(src, f, sorted(f), src.choice([0, 1, 1, 2]))
+    f.update(dtype=src.choice(DTYPES), null=src.choice([None, None, None, "x", "w", "bias", "y"]),
+             seed=src.int(0, 2**32 - 1))
+    return f
+
+
+def legal_linear(f) -> bool:
+    if min(f["m"], f["n"], f["k"]) < 0:
+        return False
+    nx, nw, ny = _mul(f["m"], f["k"]), _mul(f["n"], f["k"]), _mul(f["m"], f["n"])
+    if None in (nx, nw, ny) or (f["x_len"], f["w_len"], f["bias_len"], f["y_len"]) != (nx, nw, f["n"], ny):
+        return False
+    return not any(f["null"] == name and f[f"{name}_len"] > 0 for name in ("x", "w", "bias", "y"))
+
+
+def check_raw_linear(f):
+    """tge_linear_forward called raw: refused without writing y, or y = x @ w^T + bias."""
+    rng = np.random.default_rng(f["seed"])
+    ctype = "float" if f["dtype"] == "float32" else "double"
+    legal = legal_linear(f)
+    if legal and max(f["x_len"], f["w_len"], f["y_len"]) > RAW_CAP:
+        return "skipped"
+    bufs = {name: _buffer(rng, f[f"{name}_len"], ctype) for name in ("x", "w", "bias", "y")}
+    if f["null"]:
+        bufs[f["null"]] = (ck.ffi.NULL, None)
+    if bufs["y"][1] is not None:
+        bufs["y"][1][:] = 7.0  # must be overwritten (legal) or left alone (illegal)
+    fn = raw(f"tge_linear_forward_{'f32' if ctype == 'float' else 'f64'}")
+    rc = fn(f["m"], f["n"], f["k"], bufs["x"][0], f["x_len"], bufs["w"][0], f["w_len"],
+            bufs["bias"][0], f["bias_len"], bufs["y"][0], f["y_len"])
+    if not legal:
+        assert rc != 0, f"tge_linear_forward accepted an illegal call {f}"
+        if bufs["y"][1] is not None:
+            assert np.all(bufs["y"][1] == 7.0), f"tge_linear_forward wrote into y on error {f}"
+        return "refused"
+    assert rc == 0, f"tge_linear_forward refused a legal call with {rc}: {f}"
+    if f["y_len"]:
+        m, n, k = f["m"], f["n"], f["k"]
+        dt = bufs["y"][1].dtype
+        x = bufs["x"][1] if f["x_len"] else np.zeros(0, dtype=dt)
+        w = bufs["w"][1] if f["w_len"] else np.zeros(0, dtype=dt)
+        expected = exact_matmul(x.reshape(m, k), w.reshape(n, k), False, True) + bufs["bias"][1]
+        assert_close(bufs["y"][1], expected.reshape(-1), f["dtype"], f"raw linear {f}", k + 1)
+    return "ok"
+
+
 _CONV_FIELDS = ("n", "c", "h", "w", "o", "kh", "kw", "sh", "sw", "ph", "pw", "oh", "ow")
 _POOL_FIELDS = ("n", "c", "h", "w", "kh", "kw", "sh", "sw", "ph", "pw", "oh", "ow")
 

@@ -1,4 +1,5 @@
-"""C wrapper of the matrix product (csrc/gemm.c, ``tge_matmul_f32`` / ``_f64``)."""
+"""C wrappers of the matrix product and the linear layer's forward (csrc/gemm.c,
+``tge_matmul_f32`` / ``_f64``, ``tge_linear_forward_f32`` / ``_f64``)."""
 import numpy as np
 
 from .. import c as C
@@ -34,3 +35,20 @@ def matmul(a, b, trans_a, trans_b):
             ptr(b, ctype), b.size, int(trans_b), ptr(c, ctype), c.size)
     C._check_rc(rc, "matmul", f"a {a.shape} @ b {b.shape}")
     return c
+
+
+def linear_forward(x, w, bias):
+    """``x @ w^T + bias`` with the bias added in the product's epilogue (checked by the
+    contract); see numpy_ref.linear_forward."""
+    C._require()
+    (m, k), n = x.shape, w.shape[0]
+    y = np.empty((m, n), dtype=x.dtype)
+    if y.size == 0:
+        return y
+    x, w, bias = (C._contiguous(a) for a in (x, w, bias))
+    ctype, fn = C._kernel("linear_forward", x.dtype)
+    ptr = C._ptr
+    rc = fn(m, n, k, ptr(x, ctype), x.size, ptr(w, ctype), w.size, ptr(bias, ctype), bias.size,
+            ptr(y, ctype), y.size)
+    C._check_rc(rc, "linear_forward", f"x {x.shape} @ w {w.shape}^T + bias {bias.shape}")
+    return y

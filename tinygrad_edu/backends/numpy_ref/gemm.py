@@ -1,6 +1,7 @@
 """Matrix product (C twin: csrc/gemm.c, ``tge_matmul_f32`` / ``_f64``)."""
 import numpy as np
 
+from ...device import array_module
 from ...limits import check_allocation
 from ..contract import check_arrays, kernel
 
@@ -62,3 +63,37 @@ def matmul(a, b, trans_a=False, trans_b=False):
     A = a.swapaxes(-1, -2) if trans_a else a
     B = b.swapaxes(-1, -2) if trans_b else b
     return np.ascontiguousarray(np.matmul(A, B))
+
+
+def check_linear_forward(x, w, bias) -> tuple:
+    """x: (M, K), w: (N, K), bias: (N,); one float dtype, one device.  Returns (x, w, bias)."""
+    if type(x) is np.ndarray and type(w) is np.ndarray and type(bias) is np.ndarray \
+            and x.ndim == 2 == w.ndim and bias.ndim == 1 and x.dtype is w.dtype is bias.dtype \
+            and x.dtype in _FLOATS and x.shape[1] == w.shape[1] and bias.shape[0] == w.shape[0] \
+            and x.shape[0] * w.shape[0] * x.itemsize <= _SMALL_OUTPUT_BYTES:  # the common call, fast
+        return x, w, bias
+    check_arrays("linear_forward", x=x, w=w, bias=bias)
+    if x.ndim != 2 or w.ndim != 2 or bias.ndim != 1:
+        raise ValueError(f"linear_forward: x {tuple(x.shape)}, w {tuple(w.shape)} and bias "
+                         f"{tuple(bias.shape)} must be 2-D (M, K), 2-D (N, K) and 1-D (N,)")
+    if x.shape[1] != w.shape[1] or bias.shape[0] != w.shape[0]:
+        raise ValueError(f"linear_forward: x {tuple(x.shape)} @ w {tuple(w.shape)}^T + bias "
+                         f"{tuple(bias.shape)}: x and w need the same K, bias w's N")
+    check_allocation((x.shape[0], w.shape[0]), x.dtype,
+                     f"linear_forward: the output of x {tuple(x.shape)} @ w {tuple(w.shape)}^T")
+    return x, w, bias
+
+
+@kernel(check_linear_forward)
+def linear_forward(x, w, bias):
+    """``x @ w^T + bias``: a linear layer's forward in one kernel.
+
+    x: (M, K), w: (N, K) (nn.Linear's weight), bias: (N,), one float dtype.
+    Returns (M, N), C-contiguous: the numbers of ``matmul(x, w, trans_b=True)`` with bias
+    then added to every row (the C kernel adds it to each tile of y as the product leaves
+    it, instead of in a second pass).
+    """
+    xp = array_module(x)
+    y = xp.ascontiguousarray(xp.matmul(x, w.T))
+    y += bias
+    return y
