@@ -227,17 +227,11 @@ def rnn_relu_with_initial_state():
 
 
 @case
-def lstm_with_its_input_projection():
-    # the Keras LSTM's Function: x and Keras's weights into one kernel, both directions, with
-    # and without the bias, initial states differentiated too
-    from tinygrad_edu.ops.rnn import LSTMInputLayer
+def lstm_with_its_input_projection():  # the Keras LSTM's Function, both ways, with / without bias
+    from tinygrad_edu.ops.rnn import LSTMInputLayer as L
 
-    def fn(x, w_x, w_h, h0, c0, b):
-        return (LSTMInputLayer.apply(x, w_x, w_h, h0, c0, b),
-                LSTMInputLayer.apply(x, w_x, w_h, h0, c0, reverse=True))
-
-    return fn, [T(3, 2, 2), T(2, 8, seed=1), T(2, 8, seed=2), T(2, 2, seed=3), T(2, 2, seed=4),
-                T(8, seed=5)]
+    return (lambda x, wx, wh, h, c, b: (L.apply(x, wx, wh, h, c, b), L.apply(x, wx, wh, h, c, reverse=True)),
+            [T(3, 2, 2), T(2, 8, seed=1), T(2, 8, seed=2), T(2, 2, seed=3), T(2, 2, seed=4), T(8, seed=5)])
 
 
 @case
