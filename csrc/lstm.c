@@ -57,11 +57,13 @@ static inline double exp_f64(double x) { return exp(x); }
 #define T float
 #define SFX(name) name##_f32
 #include "lstm_impl.inc"
+#include "lstm_input_impl.inc"
 #undef T
 #undef SFX
 
 #define T double
 #define SFX(name) name##_f64
 #include "lstm_impl.inc"
+#include "lstm_input_impl.inc"
 #undef T
 #undef SFX

@@ -275,6 +275,40 @@ int tge_lstm_backward_f64(const tge_lstm_params *p,
                           double *g_c0, int64_t g_c0_len,
                           double *g_w_hh, int64_t g_w_hh_len);
 
+/* ---- one LSTM layer with its input projection (lstm.c, lstm_input_impl.inc) ----
+   As above with x (S, N, F) (features F >= 1) in place of xw, and the weights in Keras's
+   layout: w_x (F, 4H), w_h (H, 4H), bias (4H) or NULL (length 0).  Backward writes g_x
+   (S, N, F), g_w_x, g_w_h, g_bias (NULL, length 0: not wanted), g_h0 and g_c0. */
+int tge_lstm_input_forward_f32(const tge_lstm_params *p, int64_t features,
+    const float *x, int64_t x_len, const float *w_x, int64_t w_x_len,
+    const float *w_h, int64_t w_h_len, const float *bias, int64_t bias_len,
+    const float *h0, int64_t h0_len, const float *c0, int64_t c0_len, float *out, int64_t out_len,
+    float *c_all, int64_t c_all_len, float *gates, int64_t gates_len);
+int tge_lstm_input_forward_f64(const tge_lstm_params *p, int64_t features,
+    const double *x, int64_t x_len, const double *w_x, int64_t w_x_len,
+    const double *w_h, int64_t w_h_len, const double *bias, int64_t bias_len,
+    const double *h0, int64_t h0_len, const double *c0, int64_t c0_len,
+    double *out, int64_t out_len, double *c_all, int64_t c_all_len,
+    double *gates, int64_t gates_len);
+int tge_lstm_input_backward_f32(const tge_lstm_params *p, int64_t features,
+    const float *x, int64_t x_len, const float *w_x, int64_t w_x_len,
+    const float *w_h, int64_t w_h_len, const float *h0, int64_t h0_len,
+    const float *c0, int64_t c0_len, const float *out, int64_t out_len,
+    const float *c_all, int64_t c_all_len, const float *gates, int64_t gates_len,
+    const float *g_out, int64_t g_out_len, const float *g_cn, int64_t g_cn_len,
+    float *g_x, int64_t g_x_len, float *g_w_x, int64_t g_w_x_len, float *g_w_h, int64_t g_w_h_len,
+    float *g_bias, int64_t g_bias_len, float *g_h0, int64_t g_h0_len,
+    float *g_c0, int64_t g_c0_len);
+int tge_lstm_input_backward_f64(const tge_lstm_params *p, int64_t features,
+    const double *x, int64_t x_len, const double *w_x, int64_t w_x_len,
+    const double *w_h, int64_t w_h_len, const double *h0, int64_t h0_len,
+    const double *c0, int64_t c0_len, const double *out, int64_t out_len,
+    const double *c_all, int64_t c_all_len, const double *gates, int64_t gates_len,
+    const double *g_out, int64_t g_out_len, const double *g_cn, int64_t g_cn_len,
+    double *g_x, int64_t g_x_len, double *g_w_x, int64_t g_w_x_len,
+    double *g_w_h, int64_t g_w_h_len, double *g_bias, int64_t g_bias_len,
+    double *g_h0, int64_t g_h0_len, double *g_c0, int64_t g_c0_len);
+
 /* ---- one GRU layer over a whole sequence (gru.c) ----
    steps S, batch N, hidden H; reverse = 1 reads the sequence from the end.  Gate order
    r, z, n (PyTorch's).  Forward takes the input projection xw (S, N, 3H) = x @ W_ih^T +

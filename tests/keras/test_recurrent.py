@@ -20,7 +20,8 @@ X = np.random.default_rng(0).standard_normal((3, 7, 5)).astype(np.float32)
 
 
 def run_with_grads(layer, x, use_loop):
-    """Outputs and (dx, dkernel, drecurrent) of sum(outputs), through the fused path or the loop."""
+    """Outputs and (dx, dkernel, drecurrent[, dbias]) of sum(outputs), through the fused path
+    or the loop."""
     if use_loop:
         layer._fast = lambda *args: None
     xt = tge.Tensor(x, requires_grad=True)
@@ -32,7 +33,10 @@ def run_with_grads(layer, x, use_loop):
     for w in layer.weights:
         w.grad = None
     total.backward()
-    return [o.numpy() for o in outs], [xt.grad.numpy(), layer.kernel.grad.numpy(), layer.recurrent_kernel.grad.numpy()]
+    grads = [xt.grad.numpy(), layer.kernel.grad.numpy(), layer.recurrent_kernel.grad.numpy()]
+    if getattr(layer, "use_bias", False):
+        grads.append(layer.bias.grad.numpy())
+    return [o.numpy() for o in outs], grads
 
 
 @pytest.mark.parametrize("go_backwards", [False, True])
@@ -45,10 +49,25 @@ def test_lstm_fused_kernel_equals_the_step_loop(go_backwards, return_sequences):
         np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
 
 
-def test_lstm_and_gru_run_on_nn_s_layer_functions(monkeypatch):
+@pytest.mark.parametrize("use_bias", [True, False])
+def test_lstm_fused_kernel_equals_the_step_loop_with_and_without_bias(use_bias):
+    """The fused path (the input projection inside the kernel) against the loop: outputs and
+    the gradients of x, kernel, recurrent_kernel and bias (float64 kernels: test_fused_kernels)."""
+    layer = layers.LSTM(6, use_bias=use_bias, return_state=True, return_sequences=True)
+    fast, fast_grads = run_with_grads(layer, X, use_loop=False)
+    slow, slow_grads = run_with_grads(layer, X, use_loop=True)
+    assert len(fast_grads) == (4 if use_bias else 3)
+    for a, b in zip(fast + fast_grads, slow + slow_grads):
+        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
+
+
+def test_lstm_and_gru_run_on_their_fused_functions(monkeypatch):
+    from tinygrad_edu.keras.layers import recurrent
+
     calls = []
-    real = nn_rnn.lstm_layer_fused
-    monkeypatch.setattr(nn_rnn, "lstm_layer_fused", lambda *a, **k: calls.append(1) or real(*a, **k))
+    real = recurrent.LSTMInputLayer.apply
+    monkeypatch.setattr(recurrent.LSTMInputLayer, "apply",
+                        staticmethod(lambda *a, **k: calls.append(1) or real(*a, **k)))
     layers.LSTM(4)(X)
     assert calls == [1]
     calls.clear()   # recurrent dropout in training needs the per-step loop

@@ -296,3 +296,18 @@ def test_leaky_relu_gelu_composition_reference():
     fused = F.cross_entropy(x, t)
     composed = -(x.log_softmax(-1)[np.arange(4), TARGETS]).mean()
     np.testing.assert_allclose(fused.item(), composed.item(), rtol=1e-12)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("shape", [(3, 4, 5, 5), (8, 32, 26, 26)])
+def test_conv2d_bias_gradient_small_and_large(dtype, shape):
+    """Conv2d's bias gradient, the sum of gy over (n, i, j): small gradients through the batch
+    sum first, large ones (>= 2**16 values, the second shape) in one einsum pass; both
+    against the float64 sum, in gy's dtype."""
+    from tinygrad_edu.ops.conv import _bias_grad
+
+    gy = np.random.default_rng(3).standard_normal(shape).astype(dtype)
+    got = _bias_grad(gy)
+    assert got.dtype == dtype and got.shape == (shape[1],)
+    tol = dict(rtol=1e-5, atol=1e-4) if dtype == np.float32 else dict(rtol=1e-12, atol=1e-10)
+    np.testing.assert_allclose(got, gy.astype(np.float64).sum(axis=(0, 2, 3)), **tol)

@@ -227,6 +227,14 @@ def rnn_relu_with_initial_state():
 
 
 @case
+def lstm_with_its_input_projection():  # the Keras LSTM's Function, both ways, with / without bias
+    from tinygrad_edu.ops.rnn import LSTMInputLayer as L
+
+    return (lambda x, wx, wh, h, c, b: (L.apply(x, wx, wh, h, c, b), L.apply(x, wx, wh, h, c, reverse=True)),
+            [T(3, 2, 2), T(2, 8, seed=1), T(2, 8, seed=2), T(2, 2, seed=3), T(2, 2, seed=4), T(8, seed=5)])
+
+
+@case
 def lstm_batch_first_bidirectional():
     lstm = nn.LSTM(2, 2, batch_first=True, bidirectional=True).double()
 

@@ -53,6 +53,44 @@ class LSTMLayer(Function):
                 g_c0 if need[2] else None, g_w_hh if need[3] else None)
 
 
+
+class LSTMInputLayer(Function):
+    """hs = [out; c_n] for one LSTM layer that does its own input projection (the Keras
+    LSTM): x (S, N, F), w_x (F, 4H), w_h (H, 4H) in Keras's layout, h0, c0 (N, H), and an
+    optional bias (4H,) last.  Result as LSTMLayer: (S + 1, N, H).
+
+    The kernels (``lstm_input_forward`` / ``lstm_input_backward``) compute each step's gates
+    from [h_prev, x_t] @ [w_h; w_x] + bias, so the projection x @ w_x needs no array of its
+    own and no separate products in backward:
+        [dh_prev, dx_t] = dz_t @ [w_h; w_x]^T,   [dw_h; dw_x; dbias] = sum_t [h_prev, x_t, 1]^T dz_t
+    """
+
+    def forward(self, x, w_x, w_h, h0, c0, *bias, reverse=False):
+        kern = kernels_for(x)
+        out, c_all, gates = kern.lstm_input_forward(x, w_x, w_h, bias[0] if bias else None,
+                                                    h0, c0, reverse)
+        self.saved = (x, w_x, w_h, h0, c0, out, c_all, gates)
+        self.reverse = reverse
+        steps = x.shape[0]
+        hs = array_module(out).empty((steps + 1,) + out.shape[1:], dtype=out.dtype)
+        hs[:steps] = out
+        hs[steps] = c_all[0] if reverse else c_all[steps - 1]
+        return hs
+
+    def backward(self, g):
+        saved = self.saved
+        steps = saved[0].shape[0]
+        xp = array_module(g)
+        need = self.needs_input_grad
+        with_bias = len(need) == 6 and need[5]
+        g_x, g_w_x, g_w_h, g_bias, g_h0, g_c0 = kernels_for(g).lstm_input_backward(
+            *saved, xp.ascontiguousarray(g[:steps]), xp.ascontiguousarray(g[steps]),
+            self.reverse, with_bias)
+        grads = tuple(a if want else None
+                      for a, want in zip((g_x, g_w_x, g_w_h, g_h0, g_c0), need))
+        return grads + ((g_bias,) if len(need) == 6 else ())
+
+
 class GRULayer(Function):
     """out (S, N, H) for one GRU layer.  xw (S, N, 3H) = x @ W_ih^T + b_ih, h0 (N, H),
     w_hh (3H, H), b_hh (3H,) (a zero array when the layer has no bias: pass ``b_hh=`` then).

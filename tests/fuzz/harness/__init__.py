@@ -54,6 +54,7 @@ from .dense import (
     ELEMENTWISE_KERNELS, check_conv, check_elementwise, check_linear, check_matmul, check_pool,
     gen_conv, gen_elementwise, gen_linear, gen_matmul, gen_pool)
 from .fused import check_lstm, check_optim, check_xent, gen_lstm, gen_optim, gen_xent
+from .lstm_input import check_lstm_input, check_raw_lstm_input, gen_lstm_input, gen_raw_lstm_input
 from .gru import check_gru, check_raw_gru, gen_gru, gen_raw_gru
 from .embedding import check_embedding, check_raw_embedding, gen_embedding, gen_raw_embedding
 from .batch_norm import check_batch_norm, check_raw_batch_norm, gen_batch_norm, gen_raw_batch_norm
@@ -94,6 +95,8 @@ TARGETS = {t.name: t for t in (
             "avg_pool2d_backward"), 3),
     Target("elementwise", gen_elementwise, check_elementwise, ELEMENTWISE_KERNELS, 2),
     Target("lstm", gen_lstm, check_lstm, ("lstm_forward", "lstm_backward"), 2),
+    Target("lstm_input", gen_lstm_input, check_lstm_input,
+           ("lstm_input_forward", "lstm_input_backward"), 2),
     Target("gru", gen_gru, check_gru, ("gru_forward", "gru_backward"), 2),
     Target("batch_norm", gen_batch_norm, check_batch_norm, ("batch_norm_forward", "batch_norm_backward"), 2),
     Target("optim", gen_optim, check_optim, ("adam_step", "sgd_step"), 2),
@@ -124,6 +127,8 @@ TARGETS = {t.name: t for t in (
     Target("raw_xent", gen_raw_xent, check_raw_xent,
            ("cross_entropy_forward", "cross_entropy_backward"), 2),
     Target("raw_lstm", gen_raw_lstm, check_raw_lstm, ("lstm_forward", "lstm_backward"), 2),
+    Target("raw_lstm_input", gen_raw_lstm_input, check_raw_lstm_input,
+           ("lstm_input_forward", "lstm_input_backward"), 2),
     Target("raw_gru", gen_raw_gru, check_raw_gru, ("gru_forward", "gru_backward"), 2),
     Target("raw_batch_norm", gen_raw_batch_norm, check_raw_batch_norm,
            ("batch_norm_forward", "batch_norm_backward"), 2),

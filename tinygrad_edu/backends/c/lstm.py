@@ -48,3 +48,53 @@ def lstm_backward(w_hh, h0, c0, out, c_all, gates, g_out, g_cn, reverse):
         args += [C._ptr(a, ctype), a.size]
     C._check_rc(fn(*args), "lstm_backward", f"gates {gates.shape}, w_hh {w_hh.shape}")
     return g_xw, g_h0, g_c0, g_w_hh
+
+
+def lstm_input_forward(x, w_x, w_h, bias, h0, c0, reverse):
+    """One LSTM layer with its input projection -> (out, c_all, gates); see
+    numpy_ref.lstm_input_forward."""
+    C._require()
+    s, n, f = x.shape
+    h = w_h.shape[0]
+    x, w_x, w_h, h0, c0 = (C._contiguous(a) for a in (x, w_x, w_h, h0, c0))
+    out = np.empty((s, n, h), x.dtype)
+    c_all = np.empty((s, n, h), x.dtype)
+    gates = np.empty((s, n, 4 * h), x.dtype)
+    ctype, fn = C._kernel("lstm_input_forward", x.dtype)
+    args = [_params(s, n, h, reverse), f]
+    for a in (x, w_x, w_h):
+        args += [C._ptr(a, ctype), a.size]
+    if bias is None:
+        args += [C.ffi.NULL, 0]
+    else:
+        bias = C._contiguous(bias)
+        args += [C._ptr(bias, ctype), bias.size]
+    for a in (h0, c0, out, c_all, gates):
+        args += [C._ptr(a, ctype), a.size]
+    C._check_rc(fn(*args), "lstm_input_forward", f"x {x.shape}, w_x {w_x.shape}, w_h {w_h.shape}")
+    return out, c_all, gates
+
+
+def lstm_input_backward(x, w_x, w_h, h0, c0, out, c_all, gates, g_out, g_cn, reverse,
+                        with_bias):
+    """Gradients of lstm_input_forward; see numpy_ref.lstm_input_backward."""
+    C._require()
+    s, n, f = x.shape
+    h = w_h.shape[0]
+    arrays = [C._contiguous(a) for a in (x, w_x, w_h, h0, c0, out, c_all, gates, g_out)]
+    dtype = gates.dtype
+    g_x, g_w_x, g_w_h = np.empty(x.shape, dtype), np.empty(w_x.shape, dtype), np.empty(w_h.shape, dtype)
+    g_bias = np.empty(4 * h, dtype) if with_bias else None
+    g_h0, g_c0 = np.empty((n, h), dtype), np.empty((n, h), dtype)
+    ctype, fn = C._kernel("lstm_input_backward", dtype)
+    args = [_params(s, n, h, reverse), f]
+    for a in arrays:
+        args += [C._ptr(a, ctype), a.size]
+    for a in (g_cn, g_x, g_w_x, g_w_h, g_bias, g_h0, g_c0):
+        if a is None:
+            args += [C.ffi.NULL, 0]
+        else:
+            a = C._contiguous(a)
+            args += [C._ptr(a, ctype), a.size]
+    C._check_rc(fn(*args), "lstm_input_backward", f"x {x.shape}, gates {gates.shape}")
+    return g_x, g_w_x, g_w_h, g_bias, g_h0, g_c0

@@ -105,3 +105,78 @@ def lstm_backward(w_hh, h0, c0, out, c_all, gates, g_out, g_cn=None, reverse=Fal
         g_w_hh += dz.T @ h_prev
         dh = dz @ w_hh
     return g_xw, dh, dc, g_w_hh
+
+
+# ------------------------------------------------------------------------------------
+# The same layer with its input projection (the Keras LSTM): x and the weights in
+# Keras's layout, the projection done by the kernel (csrc/lstm_input_impl.inc).
+# ------------------------------------------------------------------------------------
+
+def _lstm_input_sizes(op: str, x, w_x, w_h, h0, c0, **more) -> tuple:
+    """x (S, N, F), w_x (F, 4H), w_h (H, 4H), h0 and c0 (N, H) (and ``more`` arrays), one
+    float dtype; returns (S, N, H, F)."""
+    check_arrays(op, x=x, w_x=w_x, w_h=w_h, h0=h0, c0=c0, **more)
+    if x.ndim != 3 or w_x.ndim != 2 or w_h.ndim != 2 or h0.ndim != 2 or c0.ndim != 2:
+        raise ValueError(f"{op}: expected x (S, N, F), w_x (F, 4H), w_h (H, 4H), h0 and c0 "
+                         f"(N, H), got {x.shape}, {w_x.shape}, {w_h.shape}, {h0.shape}, "
+                         f"{c0.shape}")
+    s, n, f = x.shape
+    h = w_h.shape[0]
+    if f < 1 or w_x.shape != (f, 4 * h) or w_h.shape != (h, 4 * h) or h0.shape != (n, h) \
+            or c0.shape != (n, h):
+        raise ValueError(f"{op}: x {x.shape}, w_x {w_x.shape}, w_h {w_h.shape}, h0 {h0.shape}, "
+                         f"c0 {c0.shape}: need x (S, N, F >= 1), w_x (F, 4H), w_h (H, 4H), "
+                         "h0 and c0 (N, H)")
+    return s, n, h, f
+
+
+def check_lstm_input_forward(x, w_x, w_h, bias, h0, c0, reverse=False) -> tuple:
+    """bias: None or (4H,)."""
+    op = "lstm_input_forward"
+    more = {} if bias is None else {"bias": bias}
+    _, _, h, _ = _lstm_input_sizes(op, x, w_x, w_h, h0, c0, **more)
+    if bias is not None and bias.shape != (4 * h,):
+        raise ValueError(f"{op}: bias {describe(bias)} should have shape ({4 * h},)")
+    return x, w_x, w_h, bias, h0, c0, bool(reverse)
+
+
+def check_lstm_input_backward(x, w_x, w_h, h0, c0, out, c_all, gates, g_out, g_cn=None,
+                              reverse=False, with_bias=True) -> tuple:
+    """forward's arguments (no bias) plus its results and g_out (S, N, H), g_cn None or (N, H)."""
+    op = "lstm_input_backward"
+    named = dict(out=out, c_all=c_all, gates=gates, g_out=g_out)
+    if g_cn is not None:
+        named["g_cn"] = g_cn
+    s, n, h, _ = _lstm_input_sizes(op, x, w_x, w_h, h0, c0, **named)
+    for name, arr in named.items():
+        want = (n, h) if name == "g_cn" else (s, n, 4 * h) if name == "gates" else (s, n, h)
+        if arr.shape != want:
+            raise ValueError(f"{op}: {name} {describe(arr)} should have shape {want} for "
+                             f"x {tuple(x.shape)} and w_h {tuple(w_h.shape)}")
+    return x, w_x, w_h, h0, c0, out, c_all, gates, g_out, g_cn, bool(reverse), bool(with_bias)
+
+
+@kernel(check_lstm_input_forward)
+def lstm_input_forward(x, w_x, w_h, bias, h0, c0, reverse=False):
+    """:func:`lstm_forward` of xw = x @ w_x + bias, the projection inside the kernel.
+
+    x: (S, N, F); w_x: (F, 4H); w_h: (H, 4H) (= lstm_forward's w_hh^T); bias: (4H,) or
+    None; h0, c0: (N, H).  Returns (out, c_all, gates) as lstm_forward.
+    """
+    xw = x @ w_x if bias is None else x @ w_x + bias
+    return lstm_forward(xw, w_h.T, h0, c0, reverse)
+
+
+@kernel(check_lstm_input_backward)
+def lstm_input_backward(x, w_x, w_h, h0, c0, out, c_all, gates, g_out, g_cn=None,
+                        reverse=False, with_bias=True):
+    """Gradients of :func:`lstm_input_forward`: (g_x (S, N, F), g_w_x (F, 4H),
+    g_w_h (H, 4H), g_bias (4H,) or None when not ``with_bias``, g_h0, g_c0 (N, H))."""
+    g_xw, g_h0, g_c0, g_w_hh = lstm_backward(w_h.T, h0, c0, out, c_all, gates, g_out, g_cn,
+                                             reverse)
+    s, n, f = x.shape
+    g2 = g_xw.reshape(s * n, g_xw.shape[2])
+    g_x = (g2 @ w_x.T).reshape(x.shape)
+    g_w_x = x.reshape(s * n, f).T @ g2
+    g_bias = g2.sum(axis=0) if with_bias else None
+    return g_x, g_w_x, g_w_hh.T.copy(), g_bias, g_h0, g_c0

@@ -1,11 +1,11 @@
 """Recurrent layers: LSTM, GRU, SimpleRNN and the Bidirectional wrapper (Keras's weights).
 
-Speed: when nothing calls for a step-by-step loop, the layers run the same code as their
-``nn`` twins: ``LSTM`` calls ``nn.rnn.lstm_layer_fused`` (one kernel call for the whole
-sequence, forward and backward: csrc/lstm.c or its NumPy twin) and ``SimpleRNN`` calls
-``nn.rnn.rnn_layer``. Keras's weights map onto them without copies of data beyond two small
-transposes: kernel (F, G*U) is W_ih^T, recurrent_kernel (U, G*U) is W_hh^T, and the one bias
-is b_ih (b_hh = None); the gate order i, f, c, o is PyTorch's i, f, g, o.
+Speed: when nothing calls for a step-by-step loop, ``LSTM`` runs ops.rnn.LSTMInputLayer: one
+kernel call for the whole sequence each way (csrc/lstm_input_impl.inc or its NumPy twin),
+which also does the input projection, inside every step's product [h, x_t] @ [recurrent_kernel;
+kernel], so it takes Keras's weights as they are. ``SimpleRNN`` runs its ``nn`` twin's code,
+``nn.rnn.rnn_layer``: kernel (F, G*U) is W_ih^T, recurrent_kernel (U, G*U) is W_hh^T, and the
+one bias is b_ih (b_hh = None); the gate order i, f, c, o is PyTorch's i, f, g, o.
 
 The step loop written here (:meth:`_RNN._loop`) runs instead when the layer must do
 something per step that the fused kernel does not: a mask with padded steps
@@ -25,6 +25,7 @@ import numpy as np
 from ... import rng
 from ...nn import functional as F
 from ...nn import rnn as nn_rnn
+from ...ops.rnn import LSTMInputLayer
 from ...tensor import Tensor, cat, stack
 from .. import activations
 from .base import Layer, _as_float, _positive_int
@@ -231,7 +232,8 @@ class LSTM(_RNN):
         z = x_t @ kernel + h @ recurrent_kernel + bias             (N, 4U)
         i = rec(z[:, :U])   f = rec(z[:, U:2U])   g = act(z[:, 2U:3U])   o = rec(z[:, 3U:])
         c = f * c + i * g;   h = o * act(c)
-    Runs on nn.LSTM's fused kernel (see the module docstring for when it cannot).
+    Runs on the fused kernel with the input projection inside (ops.rnn.LSTMInputLayer; see the
+    module docstring for when it cannot).
     """
 
     gates, n_states = 4, 2
@@ -256,8 +258,12 @@ class LSTM(_RNN):
     def _fast(self, x_tm, states):
         if self.activation is not activations.tanh or self.recurrent_activation is not activations.sigmoid:
             return None
-        out, h, c = nn_rnn.lstm_layer_fused(x_tm, states[0], states[1], self.kernel.T, self.recurrent_kernel.T,
-                                            self.bias if self.use_bias else None, None, reverse=self.go_backwards)
+        # one kernel call each way, the input projection inside the steps' products
+        bias = (self.bias,) if self.use_bias else ()
+        hs = LSTMInputLayer.apply(x_tm, self.kernel, self.recurrent_kernel, states[0], states[1], *bias,
+                                  reverse=self.go_backwards)                     # (T + 1, N, U)
+        steps = x_tm.shape[0]
+        out, h, c = hs[:steps], hs[0 if self.go_backwards else steps - 1], hs[steps]
         return (_reverse_time(out, 0) if self.go_backwards else out), [h, c]
 
     def _step(self, xw_t, states):
