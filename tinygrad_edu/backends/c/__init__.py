@@ -46,7 +46,6 @@ _REQUIRED = _BASE + [f"tge_{k}_{s}" for k in sorted(KERNELS) for s in ("f32", "f
 #: the TGE_E* return codes of csrc/tge.h
 ERRORS = {1: "invalid size or flag", 2: "buffer length does not match the shape",
           3: "size overflow", 4: "out of memory", 5: "index out of range"}
-TGE_EINDEX = 5
 
 
 def _load_from_folder(name, folder):

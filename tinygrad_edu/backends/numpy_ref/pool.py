@@ -73,22 +73,12 @@ def check_max_pool2d_backward(gy, indices, x_shape) -> tuple:
     if gy.shape[:2] != x_shape[:2]:
         raise ValueError(f"{op}: gy {tuple(gy.shape)} and x_shape {x_shape} differ in "
                          "(N, C)")
-    check_allocation(x_shape, gy.dtype, f"{op}: the gradient gx")
-    return gy, indices, x_shape
-
-
-def max_pool2d_index_error(indices, x_shape) -> ValueError | None:
-    """The error for an index of ``indices`` outside [0, H*W), else None.  Not part of the
-    check above, which every table runs: the twin below (also the GPU's kernel) calls it
-    first, and the C kernel checks every index during its scatter (TGE_EINDEX, nothing
-    written through a bad one), its wrapper then raising this same error; the CNN's
-    backward thus reads its indices once, not twice."""
     plane = x_shape[2] * x_shape[3]
     if indices.size and (int(indices.min()) < 0 or int(indices.max()) >= plane):
-        return ValueError(f"max_pool2d_backward: indices must lie in [0, H*W) = [0, {plane}) "
-                          f"for x_shape {x_shape}, got values in [{int(indices.min())}, "
-                          f"{int(indices.max())}]")
-    return None
+        raise ValueError(f"{op}: indices must lie in [0, H*W) = [0, {plane}) for x_shape "
+                         f"{x_shape}, got values in [{int(indices.min())}, {int(indices.max())}]")
+    check_allocation(x_shape, gy.dtype, f"{op}: the gradient gx")
+    return gy, indices, x_shape
 
 
 def check_avg_pool2d_backward(gy, x_shape, kernel_size, stride, padding) -> tuple:
@@ -148,11 +138,7 @@ def max_pool2d_forward(x, kernel_size, stride, padding):
 @kernel(check_max_pool2d_backward)
 def max_pool2d_backward(gy, indices, x_shape):
     """Gradient of max pooling: gy (N, C, OH, OW) added into a zero gx of x_shape at the
-    positions ``indices`` (int64, gy's shape) recorded by the forward pass; an index outside
-    [0, H*W) raises ValueError (:func:`max_pool2d_index_error`)."""
-    error = max_pool2d_index_error(indices, x_shape)
-    if error is not None:
-        raise error
+    positions ``indices`` (int64, gy's shape) recorded by the forward pass."""
     xp = array_module(gy)
     n, c, h, w = x_shape
     out_plane = gy.shape[2] * gy.shape[3]
