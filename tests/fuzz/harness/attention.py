@@ -53,7 +53,13 @@ def check_attention(case):
     def same(got, exp):
         for a, b in zip(got if isinstance(got, tuple) else (got,), exp if isinstance(exp, tuple) else (exp,)):
             assert a.dtype == dt and a.shape == b.shape
-            np.testing.assert_allclose(a, b, equal_nan=True, err_msg=f"attention {case}", **tol)
+            finite = b[np.isfinite(b)]
+            # and with the scale of the array: entries near zero are differences of terms
+            # as large as its largest ones (constant rows, the broadcast layout: 8e-5 in a
+            # gradient of magnitude 8.6 for either C path, 1e-5 for the float32 twin, against float64)
+            big = max(1.0, float(np.abs(finite).max())) if finite.size else 1.0
+            np.testing.assert_allclose(a, b, equal_nan=True, err_msg=f"attention {case}",
+                                       rtol=tol["rtol"], atol=tol["atol"] * big)
 
     args = (qkv, H, case["q_len"], case["kv_len"], scale)
     if _calls_alike(lambda: ck.causal_attention_forward(*args),
