@@ -34,11 +34,7 @@ class LSTMLayer(Function):
         out, c_all, gates = kern.lstm_forward(xw, w_hh, h0, c0, reverse)
         self.saved = (w_hh, h0, c0, out, c_all, gates)
         self.reverse = reverse
-        steps = xw.shape[0]
-        hs = array_module(out).empty((steps + 1,) + out.shape[1:], dtype=out.dtype)
-        hs[:steps] = out
-        hs[steps] = c_all[0] if reverse else c_all[steps - 1]
-        return hs
+        return _with_last_cell(out, c_all, reverse)
 
     def backward(self, g):
         w_hh, h0, c0, out, c_all, gates = self.saved
@@ -71,11 +67,7 @@ class LSTMInputLayer(Function):
                                                     h0, c0, reverse)
         self.saved = (x, w_x, w_h, h0, c0, out, c_all, gates)
         self.reverse = reverse
-        steps = x.shape[0]
-        hs = array_module(out).empty((steps + 1,) + out.shape[1:], dtype=out.dtype)
-        hs[:steps] = out
-        hs[steps] = c_all[0] if reverse else c_all[steps - 1]
-        return hs
+        return _with_last_cell(out, c_all, reverse)
 
     def backward(self, g):
         saved = self.saved
@@ -117,3 +109,13 @@ class GRULayer(Function):
         need = self.needs_input_grad
         grads = (g_xw if need[0] else None, g_h0 if need[1] else None, g_w_hh if need[2] else None)
         return grads + ((g_b_hh if need[3] else None,) if len(need) == 4 else ())
+
+
+def _with_last_cell(out, c_all, reverse):
+    """(S + 1, N, H): the S hidden states, then the last step's cell state (the first
+    step's when the layer ran backwards): the one array the layer ops return."""
+    steps = out.shape[0]
+    hs = array_module(out).empty((steps + 1,) + out.shape[1:], dtype=out.dtype)
+    hs[:steps] = out
+    hs[steps] = c_all[0] if reverse else c_all[steps - 1]
+    return hs

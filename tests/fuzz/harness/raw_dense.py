@@ -38,27 +38,41 @@ def legal_gemm(f) -> bool:
     return not any(f["null"] == name and f[f"{name}_len"] > 0 for name in "abc")
 
 
+def _raw_buffers(rng, f, names, ctype, out):
+    """A buffer per name, exactly as long as the call claims (NULL where the case says), the
+    output ``out`` filled with 7.0: a legal call must overwrite it, a refused one leave it."""
+    bufs = {name: _buffer(rng, f[f"{name}_len"], ctype) for name in names}
+    if f["null"]:
+        bufs[f["null"]] = (ck.ffi.NULL, None)
+    if bufs[out][1] is not None:
+        bufs[out][1][:] = 7.0
+    return bufs
+
+
+def _refused_untouched(rc, legal, out, fn_name, f) -> bool:
+    """An illegal call returned an error code and left ``out`` (its array or None) alone;
+    a legal one returned 0.  True when the call was (rightly) refused."""
+    if not legal:
+        assert rc != 0, f"{fn_name} accepted an illegal call {f}"
+        assert out is None or np.all(out == 7.0), f"{fn_name} wrote into its output on error {f}"
+        return True
+    assert rc == 0, f"{fn_name} refused a legal call with {rc}: {f}"
+    return False
+
+
 def check_raw_gemm(f):
     rng = np.random.default_rng(f["seed"])
     ctype = "float" if f["dtype"] == "float32" else "double"
     legal = legal_gemm(f)
     if legal and max(f["a_len"], f["b_len"], f["c_len"]) > RAW_CAP:
         return "skipped"
-    bufs = {name: _buffer(rng, f[f"{name}_len"], ctype) for name in "abc"}
-    if f["null"]:
-        bufs[f["null"]] = (ck.ffi.NULL, None)
-    if bufs["c"][1] is not None:
-        bufs["c"][1][:] = 7.0  # must be overwritten (legal) or left alone (illegal)
+    bufs = _raw_buffers(rng, f, "abc", ctype, "c")
     sfx = "f32" if ctype == "float" else "f64"
     fn = raw(f"tge_matmul_{sfx}")
     rc = fn(f["batch"], f["m"], f["n"], f["k"], bufs["a"][0], f["a_len"], f["trans_a"],
             bufs["b"][0], f["b_len"], f["trans_b"], bufs["c"][0], f["c_len"])
-    if not legal:
-        assert rc != 0, f"tge_matmul accepted an illegal call {f}"
-        if bufs["c"][1] is not None:
-            assert np.all(bufs["c"][1] == 7.0), f"tge_matmul wrote into c on error {f}"
+    if _refused_untouched(rc, legal, bufs["c"][1], "tge_matmul", f):
         return "refused"
-    assert rc == 0, f"tge_matmul refused a legal call with {rc}: {f}"
     if f["c_len"]:
         b_, m, n, k = f["batch"], f["m"], f["n"], f["k"]
         a = bufs["a"][1] if f["a_len"] else np.zeros(0, dtype=bufs["c"][1].dtype)
@@ -83,7 +97,9 @@ def legal_linear(f) -> bool:
     if min(f["m"], f["n"], f["k"]) < 0:
         return False
     nx, nw, ny = _mul(f["m"], f["k"]), _mul(f["n"], f["k"]), _mul(f["m"], f["n"])
-    if None in (nx, nw, ny) or (f["x_len"], f["w_len"], f["bias_len"], f["y_len"]) != (nx, nw, f["n"], ny):
+    if None in (nx, nw, ny):
+        return False
+    if (f["x_len"], f["w_len"], f["bias_len"], f["y_len"]) != (nx, nw, f["n"], ny):
         return False
     return not any(f["null"] == name and f[f"{name}_len"] > 0 for name in ("x", "w", "bias", "y"))
 
@@ -95,20 +111,12 @@ def check_raw_linear(f):
     legal = legal_linear(f)
     if legal and max(f["x_len"], f["w_len"], f["y_len"]) > RAW_CAP:
         return "skipped"
-    bufs = {name: _buffer(rng, f[f"{name}_len"], ctype) for name in ("x", "w", "bias", "y")}
-    if f["null"]:
-        bufs[f["null"]] = (ck.ffi.NULL, None)
-    if bufs["y"][1] is not None:
-        bufs["y"][1][:] = 7.0  # must be overwritten (legal) or left alone (illegal)
+    bufs = _raw_buffers(rng, f, ("x", "w", "bias", "y"), ctype, "y")
     fn = raw(f"tge_linear_forward_{'f32' if ctype == 'float' else 'f64'}")
     rc = fn(f["m"], f["n"], f["k"], bufs["x"][0], f["x_len"], bufs["w"][0], f["w_len"],
             bufs["bias"][0], f["bias_len"], bufs["y"][0], f["y_len"])
-    if not legal:
-        assert rc != 0, f"tge_linear_forward accepted an illegal call {f}"
-        if bufs["y"][1] is not None:
-            assert np.all(bufs["y"][1] == 7.0), f"tge_linear_forward wrote into y on error {f}"
+    if _refused_untouched(rc, legal, bufs["y"][1], "tge_linear_forward", f):
         return "refused"
-    assert rc == 0, f"tge_linear_forward refused a legal call with {rc}: {f}"
     if f["y_len"]:
         m, n, k = f["m"], f["n"], f["k"]
         dt = bufs["y"][1].dtype
