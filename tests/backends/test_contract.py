@@ -57,6 +57,25 @@ def test_sources_and_kernel_list_are_read_from_csrc():
     assert contract.c_file_of("no_such_kernel") is None
 
 
+def test_read_cdef_follows_a_family_header(tmp_path):
+    """An #include "x.h" inside tge.h's cdef region is replaced by x.h's own region (how
+    csrc/tge_rnn.h's declarations reach cffi); other preprocessor lines are dropped."""
+    (tmp_path / "fam.h").write_text("#ifndef FAM_H\n/* cdef-begin */\nint tge_fam_f32(void);\n"
+                                    "#define X 1\n/* cdef-end */\n#endif\n")
+    (tmp_path / "top.h").write_text('#include <stdint.h>\n/* cdef-begin */\nint tge_top_f32(void);\n'
+                                    '#include "fam.h"\nint tge_end_f32(void);\n/* cdef-end */\n')
+    cdef = _build.read_cdef(str(tmp_path / "top.h"))
+    assert cdef.split() == "int tge_top_f32(void); int tge_fam_f32(void); int tge_end_f32(void);".split()
+
+
+@needs_csrc
+def test_the_recurrent_family_header_reaches_the_cdef():
+    cdef = _build.read_cdef()
+    assert "typedef struct" in cdef and "tge_lstm_params;" in cdef
+    for name in ("lstm_forward", "lstm_input_backward", "gru_forward"):
+        assert f"tge_{name}_f32(" in cdef and f"tge_{name}_f64(" in cdef
+
+
 @needs_csrc
 def test_names_match_from_the_op_to_the_c_symbol():
     """`matmul` is the word everywhere: the twin, the C table, the GPU table, the symbol."""

@@ -37,6 +37,7 @@ checkout, and point the package at it::
 (``.ci/sanitizers`` does exactly that; see docs/reliability.md.)
 """
 import os
+import re
 import shlex
 import shutil
 import sys
@@ -68,9 +69,14 @@ _CDEF_BEGIN = "cdef-begin"
 _CDEF_END = "cdef-end"
 
 
+_INCLUDE = re.compile(r'^\s*#\s*include\s+"([\w.]+)"')
+
+
 def read_cdef(header: str = HEADER) -> str:
     """The declarations cffi needs: the header's lines between the marker comments,
-    without preprocessor lines (cffi's cdef is not a preprocessor)."""
+    without preprocessor lines (cffi's cdef is not a preprocessor).  An ``#include "x.h"``
+    between the markers (tge.h's family headers, e.g. tge_rnn.h) is replaced by that
+    header's own cdef region, read the same way."""
     with open(header, encoding="utf-8") as f:
         lines = f.read().splitlines()
     starts = [i for i, line in enumerate(lines) if _CDEF_BEGIN in line]
@@ -78,8 +84,14 @@ def read_cdef(header: str = HEADER) -> str:
     if len(starts) != 1 or len(ends) != 1 or ends[0] <= starts[0]:
         raise RuntimeError(f"{header}: expected one '{_CDEF_BEGIN}' line followed by one "
                            f"'{_CDEF_END}' line")
-    body = lines[starts[0] + 1:ends[0]]
-    return "\n".join(line for line in body if not line.lstrip().startswith("#"))
+    out = []
+    for line in lines[starts[0] + 1:ends[0]]:
+        included = _INCLUDE.match(line)
+        if included:
+            out.append(read_cdef(os.path.join(os.path.dirname(header), included.group(1))))
+        elif not line.lstrip().startswith("#"):
+            out.append(line)
+    return "\n".join(out)
 
 
 #: what TGE_SANITIZE=1 adds (the first one also to the link).  float-cast-overflow (a NaN

@@ -2,8 +2,8 @@
 
 How to add a kernel (five files; nothing else lists kernels by hand)
 ---------------------------------------------------------------------
-1. ``csrc/tge.h``: declare ``tge_<name>_f32`` and ``tge_<name>_f64`` between the cdef
-   markers (bump TGE_ABI_VERSION only when an existing signature changes).
+1. ``csrc/tge.h`` (or the family header it includes, e.g. ``csrc/tge_rnn.h``): declare
+   ``tge_<name>_f32`` and ``tge_<name>_f64`` between the cdef markers (bump TGE_ABI_VERSION only when an existing signature changes).
 2. ``csrc/<family>.c``: implement both, checking every length (see the conventions at the
    top of tge.h).  The build (backends/_build.py) compiles every ``csrc/*.c``; rebuild with
    ``python -m tinygrad_edu.backends._build``.
