@@ -9,6 +9,15 @@ def _params(s, n, h, reverse):
                                            "reverse": 1 if reverse else 0})
 
 
+def _buffers(ctype, *arrays):
+    """The (pointer, length) argument pairs of ``arrays`` in order; None gives (NULL, 0)
+    (an optional input or an unwanted output).  Inputs must already be contiguous."""
+    args = []
+    for a in arrays:
+        args += [C.ffi.NULL, 0] if a is None else [C._ptr(a, ctype), a.size]
+    return args
+
+
 def lstm_forward(xw, w_hh, h0, c0, reverse):
     """One LSTM layer -> (out, c_all, gates); see numpy_ref.lstm_forward."""
     C._require()
@@ -19,9 +28,7 @@ def lstm_forward(xw, w_hh, h0, c0, reverse):
     c_all = np.empty((s, n, h), xw.dtype)
     gates = np.empty(xw.shape, xw.dtype)
     ctype, fn = C._kernel("lstm_forward", xw.dtype)
-    args = [_params(s, n, h, reverse)]
-    for a in (xw, w_hh, h0, c0, out, c_all, gates):
-        args += [C._ptr(a, ctype), a.size]
+    args = [_params(s, n, h, reverse)] + _buffers(ctype, xw, w_hh, h0, c0, out, c_all, gates)
     C._check_rc(fn(*args), "lstm_forward", f"xw {xw.shape}, w_hh {w_hh.shape}")
     return out, c_all, gates
 
@@ -36,16 +43,8 @@ def lstm_backward(w_hh, h0, c0, out, c_all, gates, g_out, g_cn, reverse):
     g_c0 = np.empty((n, h), gates.dtype)
     g_w_hh = np.empty(w_hh.shape, gates.dtype)
     ctype, fn = C._kernel("lstm_backward", gates.dtype)
-    args = [_params(s, n, h, reverse)]
-    for a in arrays:
-        args += [C._ptr(a, ctype), a.size]
-    if g_cn is None:
-        args += [C.ffi.NULL, 0]
-    else:
-        g_cn = C._contiguous(g_cn)
-        args += [C._ptr(g_cn, ctype), g_cn.size]
-    for a in (g_xw, g_h0, g_c0, g_w_hh):
-        args += [C._ptr(a, ctype), a.size]
+    g_cn = None if g_cn is None else C._contiguous(g_cn)
+    args = [_params(s, n, h, reverse)] + _buffers(ctype, *arrays, g_cn, g_xw, g_h0, g_c0, g_w_hh)
     C._check_rc(fn(*args), "lstm_backward", f"gates {gates.shape}, w_hh {w_hh.shape}")
     return g_xw, g_h0, g_c0, g_w_hh
 
@@ -61,16 +60,9 @@ def lstm_input_forward(x, w_x, w_h, bias, h0, c0, reverse):
     c_all = np.empty((s, n, h), x.dtype)
     gates = np.empty((s, n, 4 * h), x.dtype)
     ctype, fn = C._kernel("lstm_input_forward", x.dtype)
-    args = [_params(s, n, h, reverse), f]
-    for a in (x, w_x, w_h):
-        args += [C._ptr(a, ctype), a.size]
-    if bias is None:
-        args += [C.ffi.NULL, 0]
-    else:
-        bias = C._contiguous(bias)
-        args += [C._ptr(bias, ctype), bias.size]
-    for a in (h0, c0, out, c_all, gates):
-        args += [C._ptr(a, ctype), a.size]
+    bias = None if bias is None else C._contiguous(bias)
+    args = [_params(s, n, h, reverse), f] + _buffers(ctype, x, w_x, w_h, bias, h0, c0, out,
+                                                      c_all, gates)
     C._check_rc(fn(*args), "lstm_input_forward", f"x {x.shape}, w_x {w_x.shape}, w_h {w_h.shape}")
     return out, c_all, gates
 
@@ -83,18 +75,13 @@ def lstm_input_backward(x, w_x, w_h, h0, c0, out, c_all, gates, g_out, g_cn, rev
     h = w_h.shape[0]
     arrays = [C._contiguous(a) for a in (x, w_x, w_h, h0, c0, out, c_all, gates, g_out)]
     dtype = gates.dtype
-    g_x, g_w_x, g_w_h = np.empty(x.shape, dtype), np.empty(w_x.shape, dtype), np.empty(w_h.shape, dtype)
+    g_x, g_w_x = np.empty(x.shape, dtype), np.empty(w_x.shape, dtype)
+    g_w_h = np.empty(w_h.shape, dtype)
     g_bias = np.empty(4 * h, dtype) if with_bias else None
     g_h0, g_c0 = np.empty((n, h), dtype), np.empty((n, h), dtype)
     ctype, fn = C._kernel("lstm_input_backward", dtype)
-    args = [_params(s, n, h, reverse), f]
-    for a in arrays:
-        args += [C._ptr(a, ctype), a.size]
-    for a in (g_cn, g_x, g_w_x, g_w_h, g_bias, g_h0, g_c0):
-        if a is None:
-            args += [C.ffi.NULL, 0]
-        else:
-            a = C._contiguous(a)
-            args += [C._ptr(a, ctype), a.size]
+    g_cn = None if g_cn is None else C._contiguous(g_cn)
+    args = [_params(s, n, h, reverse), f] + _buffers(ctype, *arrays, g_cn, g_x, g_w_x, g_w_h,
+                                                      g_bias, g_h0, g_c0)
     C._check_rc(fn(*args), "lstm_input_backward", f"x {x.shape}, gates {gates.shape}")
     return g_x, g_w_x, g_w_h, g_bias, g_h0, g_c0
