@@ -28,7 +28,7 @@ import math
 import numpy as np
 
 from ..device import array_module
-from ..ops.rnn import GRULayer, LSTMLayer
+from ..ops.rnn import GRULayer, LSTMLayer, split_last_cell
 from ..tensor import Tensor, cat, stack
 from . import functional as F
 from . import init
@@ -122,8 +122,7 @@ def lstm_layer_fused(x, h0, c0, w_ih, w_hh, b_ih=None, b_hh=None, reverse=False)
     """
     xw = _input_projection(x, w_ih, b_ih, b_hh)
     hs = LSTMLayer.apply(xw, h0, c0, w_hh, reverse=reverse)  # (T + 1, N, H): out, then c_T
-    steps = x.shape[0]
-    return hs[:steps], hs[0 if reverse else steps - 1], hs[steps]
+    return split_last_cell(hs, reverse)
 
 
 def gru_layer_fused(x, h0, w_ih, w_hh, b_ih=None, b_hh=None, reverse=False):

@@ -49,7 +49,6 @@ class LSTMLayer(Function):
                 g_c0 if need[2] else None, g_w_hh if need[3] else None)
 
 
-
 class LSTMInputLayer(Function):
     """hs = [out; c_n] for one LSTM layer that does its own input projection (the Keras
     LSTM): x (S, N, F), w_x (F, 4H), w_h (H, 4H) in Keras's layout, h0, c0 (N, H), and an
@@ -119,3 +118,10 @@ def _with_last_cell(out, c_all, reverse):
     hs[:steps] = out
     hs[steps] = c_all[0] if reverse else c_all[steps - 1]
     return hs
+
+
+def split_last_cell(hs, reverse):
+    """The inverse of the layer ops' result: (out (S, N, H), h_n, c_n) from hs (S + 1, N, H),
+    h_n the last step's hidden state (the first step's when the layer ran backwards)."""
+    steps = hs.shape[0] - 1
+    return hs[:steps], hs[0 if reverse else steps - 1], hs[steps]

@@ -25,7 +25,7 @@ import numpy as np
 from ... import rng
 from ...nn import functional as F
 from ...nn import rnn as nn_rnn
-from ...ops.rnn import LSTMInputLayer
+from ...ops.rnn import LSTMInputLayer, split_last_cell
 from ...tensor import Tensor, cat, stack
 from .. import activations
 from .base import Layer, _as_float, _positive_int
@@ -262,8 +262,7 @@ class LSTM(_RNN):
         bias = (self.bias,) if self.use_bias else ()
         hs = LSTMInputLayer.apply(x_tm, self.kernel, self.recurrent_kernel, states[0], states[1], *bias,
                                   reverse=self.go_backwards)                     # (T + 1, N, U)
-        steps = x_tm.shape[0]
-        out, h, c = hs[:steps], hs[0 if self.go_backwards else steps - 1], hs[steps]
+        out, h, c = split_last_cell(hs, self.go_backwards)
         return (_reverse_time(out, 0) if self.go_backwards else out), [h, c]
 
     def _step(self, xw_t, states):
