@@ -92,14 +92,15 @@ int tge_matmul_f64(int64_t batch, int64_t m, int64_t n, int64_t k,
                  double *c, int64_t c_len);
 
 /* ---- a linear layer's forward (gemm.c) ----
-   y = x @ w^T + bias: x (m, k), w (n, k), bias (n,), y (m, n), all row-major;
+   y = x @ w^T + bias: x (m, k), w (n, k) when trans_w is 1 (nn.Linear's weight) or its
+   transpose stored (k, n) when 0 (a Keras kernel), bias (n,), y (m, n), all row-major;
    x_len = m*k, w_len = n*k, bias_len = n, y_len = m*n.  The same numbers as tge_matmul
    followed by adding bias to every row, without the second pass over y. */
 int tge_linear_forward_f32(int64_t m, int64_t n, int64_t k, const float *x, int64_t x_len,
-                           const float *w, int64_t w_len, const float *bias, int64_t bias_len,
-                           float *y, int64_t y_len);
+                           const float *w, int64_t w_len, int trans_w, const float *bias,
+                           int64_t bias_len, float *y, int64_t y_len);
 int tge_linear_forward_f64(int64_t m, int64_t n, int64_t k, const double *x, int64_t x_len,
-                           const double *w, int64_t w_len, const double *bias,
+                           const double *w, int64_t w_len, int trans_w, const double *bias,
                            int64_t bias_len, double *y, int64_t y_len);
 
 /* ---- 2-D convolution (conv.c) ----

@@ -35,6 +35,18 @@ def test_same_bits_as_the_product_then_the_bias(dtype, shape):
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("shape", [(2048, 384, 128), (300, 10, 50), (40, 70, 900)])
+def test_a_keras_kernel_view_is_read_in_place(dtype, shape):
+    """w given as kernel.T, kernel (K, N) contiguous (the Keras Dense layer): passed with the
+    transpose flag cleared, no copy; the same bits as the product with the kernel."""
+    x, w, b = _operands(dtype, *shape)
+    kernel = np.ascontiguousarray(w.T)
+    y = ck.linear_forward(x, kernel.T, b)
+    np.testing.assert_array_equal(y, ck.matmul(x, kernel, False, False) + b)
+    np.testing.assert_array_equal(y, ck.linear_forward(x, w, b))
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_thread_count_changes_no_bit(dtype):
     x, w, b = _operands(dtype, 500, 96, 200, seed=1)
     assert_same_for_thread_counts(lambda: ck.linear_forward(x, w, b), counts=(1, 2, 3))

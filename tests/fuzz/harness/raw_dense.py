@@ -86,7 +86,8 @@ def check_raw_gemm(f):
 
 def gen_raw_linear(src):
     m, n, k = size(src, 9), size(src, 9), size(src, 9)
-    f = dict(m=m, n=n, k=k, x_len=m * k, w_len=n * k, bias_len=n, y_len=m * n)
+    f = dict(m=m, n=n, k=k, x_len=m * k, w_len=n * k, bias_len=n, y_len=m * n,
+             trans_w=src.int(0, 1))
     f = _mutate(src, f, sorted(f), src.choice([0, 1, 1, 2]))
     f.update(dtype=src.choice(DTYPES), null=src.choice([None, None, None, "x", "w", "bias", "y"]),
              seed=src.int(0, 2**32 - 1))
@@ -94,7 +95,7 @@ def gen_raw_linear(src):
 
 
 def legal_linear(f) -> bool:
-    if min(f["m"], f["n"], f["k"]) < 0:
+    if min(f["m"], f["n"], f["k"]) < 0 or f["trans_w"] not in (0, 1):
         return False
     nx, nw, ny = _mul(f["m"], f["k"]), _mul(f["n"], f["k"]), _mul(f["m"], f["n"])
     if None in (nx, nw, ny):
@@ -114,7 +115,7 @@ def check_raw_linear(f):
     bufs = _raw_buffers(rng, f, ("x", "w", "bias", "y"), ctype, "y")
     fn = raw(f"tge_linear_forward_{'f32' if ctype == 'float' else 'f64'}")
     rc = fn(f["m"], f["n"], f["k"], bufs["x"][0], f["x_len"], bufs["w"][0], f["w_len"],
-            bufs["bias"][0], f["bias_len"], bufs["y"][0], f["y_len"])
+            f["trans_w"], bufs["bias"][0], f["bias_len"], bufs["y"][0], f["y_len"])
     if _refused_untouched(rc, legal, bufs["y"][1], "tge_linear_forward", f):
         return "refused"
     if f["y_len"]:
@@ -122,7 +123,8 @@ def check_raw_linear(f):
         dt = bufs["y"][1].dtype
         x = bufs["x"][1] if f["x_len"] else np.zeros(0, dtype=dt)
         w = bufs["w"][1] if f["w_len"] else np.zeros(0, dtype=dt)
-        expected = exact_matmul(x.reshape(m, k), w.reshape(n, k), False, True) + bufs["bias"][1]
+        w = w.reshape((n, k) if f["trans_w"] else (k, n))
+        expected = exact_matmul(x.reshape(m, k), w, False, bool(f["trans_w"])) + bufs["bias"][1]
         assert_close(bufs["y"][1], expected.reshape(-1), f["dtype"], f"raw linear {f}", k + 1)
     return "ok"
 

@@ -45,10 +45,11 @@ def linear_forward(x, w, bias):
     y = np.empty((m, n), dtype=x.dtype)
     if y.size == 0:
         return y
-    x, w, bias = (C._contiguous(a) for a in (x, w, bias))
+    x, bias = C._contiguous(x), C._contiguous(bias)
+    w, trans_w = _operand(w, True)  # a Keras kernel's transposed view: as it is, flag 0
     ctype, fn = C._kernel("linear_forward", x.dtype)
     ptr = C._ptr
-    rc = fn(m, n, k, ptr(x, ctype), x.size, ptr(w, ctype), w.size, ptr(bias, ctype), bias.size,
-            ptr(y, ctype), y.size)
+    rc = fn(m, n, k, ptr(x, ctype), x.size, ptr(w, ctype), w.size, int(trans_w), ptr(bias, ctype),
+            bias.size, ptr(y, ctype), y.size)
     C._check_rc(rc, "linear_forward", f"x {x.shape} @ w {w.shape}^T + bias {bias.shape}")
     return y
